@@ -1,0 +1,258 @@
+"""Event payloads: every fact the controller records, as frozen pydantic models.
+
+Events form a discriminated union on ``kind``. Each event carries ``at`` (aware UTC, when it happened).
+In the event log, ``kind`` and ``at`` live in their own columns and the rest is the JSON payload; each
+kind has a ``schema_version``, and :mod:`controller.domain.upcasting` turns older payload shapes into the
+current one on read. Names are facts in the past tense or readings; units are in the field names.
+
+Sign conventions: ``grid_w`` + = import from the grid; ``battery_w`` + = discharge into the home.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from controller.domain.commands import Command
+
+__all__ = [
+    "BatteryReading",
+    "CommandIssued",
+    "CommandNotApplied",
+    "CommandResult",
+    "DaemonStarted",
+    "DaemonStopped",
+    "DeviceFault",
+    "DeviceWriteCounted",
+    "Event",
+    "EventBase",
+    "ForwarderCursorAdvanced",
+    "LagEstimated",
+    "MeterReading",
+    "ScheduleLoaded",
+    "ScheduleRejected",
+    "SlotChanged",
+    "SourceRecovered",
+    "SourceStale",
+    "StateChanged",
+    "event_adapter",
+    "event_kinds",
+]
+
+Scalar = float | int | str | bool | None
+
+
+class EventBase(BaseModel):
+    """Common shape of every event: a ``kind`` tag and the moment ``at`` (aware UTC)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: ClassVar[int] = 1
+    kind: str
+    at: AwareDatetime
+
+
+class MeterReading(EventBase):
+    """One P1 reading. ``meter_time`` is the meter's own timestamp when the protocol has one."""
+
+    kind: Literal["meter_reading"] = "meter_reading"
+    grid_w: float
+    meter_time: AwareDatetime | None = None
+    phases_w: tuple[float, ...] | None = None
+    import_kwh: float | None = None
+    export_kwh: float | None = None
+
+
+class BatteryReading(EventBase):
+    """One battery status read. ``soc_limit``: 0 normal, 1 charge cut-off reached, 2 discharge cut-off."""
+
+    kind: Literal["battery_reading"] = "battery_reading"
+    soc_pct: float = Field(ge=0, le=100)
+    battery_w: float
+    max_discharge_w: int | None = Field(default=None, ge=0)
+    max_charge_w: int | None = Field(default=None, ge=0)
+    temperature_c: float | None = None
+    soc_limit: int = 0
+    ac_mode: int | None = None
+    fault: str | None = None
+
+
+class ScheduleLoaded(EventBase):
+    """A schedule was accepted (from the server, a URL, a file, or restored from the log)."""
+
+    kind: Literal["schedule_loaded"] = "schedule_loaded"
+    source: str
+    schedule: dict[str, Any]
+    etag: str | None = None
+    version: int | None = None
+
+
+class ScheduleRejected(EventBase):
+    """A schedule was refused; the last good one stays in force."""
+
+    kind: Literal["schedule_rejected"] = "schedule_rejected"
+    source: str
+    errors: list[str]
+
+
+class SlotChanged(EventBase):
+    """The schedule slot in force changed (mode and its parameters)."""
+
+    kind: Literal["slot_changed"] = "slot_changed"
+    mode: str
+    power_w: int | None = None
+    max_w: int | None = None
+    target_offset_w: float | None = None
+    slot_id: str | None = None
+    ends_at: AwareDatetime | None = None
+
+
+class StateChanged(EventBase):
+    """The state machine moved from one state to another."""
+
+    kind: Literal["state_changed"] = "state_changed"
+    from_state: str
+    to_state: str
+    trigger: str
+    reason: str
+
+
+class CommandIssued(EventBase):
+    """A command was decided, with the inputs that decided it (for audits)."""
+
+    kind: Literal["command_issued"] = "command_issued"
+    command: Command
+    state: str
+    reason: str = ""
+    inputs: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class CommandResult(EventBase):
+    """What became of a command sent to the device."""
+
+    kind: Literal["command_result"] = "command_result"
+    command: Command
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+
+
+class CommandNotApplied(EventBase):
+    """The device accepted a write but the read-back shows it was not applied."""
+
+    kind: Literal["command_not_applied"] = "command_not_applied"
+    command: Command
+    detail: str
+
+
+class DeviceWriteCounted(EventBase):
+    """Flash-wear and relay bookkeeping: a write that switched acMode or was stored in flash."""
+
+    kind: Literal["device_write_counted"] = "device_write_counted"
+    ac_mode_switch: bool = False
+    flash_write: bool = False
+
+
+class SourceStale(EventBase):
+    """A data source (``meter``, ``battery``, ``server``) stopped delivering fresh data."""
+
+    kind: Literal["source_stale"] = "source_stale"
+    source: str
+    age_s: float | None = None
+    detail: str = ""
+
+
+class SourceRecovered(EventBase):
+    """A data source delivers fresh data again."""
+
+    kind: Literal["source_recovered"] = "source_recovered"
+    source: str
+    outage_s: float | None = None
+
+
+class DeviceFault(EventBase):
+    """The device reported a fault (or an error state) that forbids operation."""
+
+    kind: Literal["device_fault"] = "device_fault"
+    source: str
+    detail: str
+    active: bool = True
+
+
+class LagEstimated(EventBase):
+    """The regulator's online estimate of the meter lag."""
+
+    kind: Literal["lag_estimated"] = "lag_estimated"
+    lag_s: float
+    confidence: float = Field(ge=0, le=1)
+
+
+class ForwarderCursorAdvanced(EventBase):
+    """The server acknowledged every event up to and including ``seq``."""
+
+    kind: Literal["forwarder_cursor_advanced"] = "forwarder_cursor_advanced"
+    seq: int = Field(ge=0)
+
+
+class DaemonStarted(EventBase):
+    """The daemon started (software version and a digest of its effective config)."""
+
+    kind: Literal["daemon_started"] = "daemon_started"
+    version: str
+    config_digest: str
+
+
+class DaemonStopped(EventBase):
+    """The daemon stopped, and why."""
+
+    kind: Literal["daemon_stopped"] = "daemon_stopped"
+    reason: str
+
+
+Event = Annotated[
+    MeterReading
+    | BatteryReading
+    | ScheduleLoaded
+    | ScheduleRejected
+    | SlotChanged
+    | StateChanged
+    | CommandIssued
+    | CommandResult
+    | CommandNotApplied
+    | DeviceWriteCounted
+    | SourceStale
+    | SourceRecovered
+    | DeviceFault
+    | LagEstimated
+    | ForwarderCursorAdvanced
+    | DaemonStarted
+    | DaemonStopped,
+    Field(discriminator="kind"),
+]
+
+_ADAPTER: TypeAdapter[Event] | None = None
+
+
+def event_adapter() -> TypeAdapter[Event]:
+    """The (cached) validator for the :data:`Event` union."""
+    global _ADAPTER
+    if _ADAPTER is None:
+        _ADAPTER = TypeAdapter(Event)
+    return _ADAPTER
+
+
+def event_kinds() -> dict[str, type[EventBase]]:
+    """Map of every known ``kind`` to its model class."""
+    kinds: dict[str, type[EventBase]] = {}
+    for cls in EventBase.__subclasses__():
+        default = cls.model_fields["kind"].default
+        if isinstance(default, str):
+            kinds[default] = cls
+    return kinds
+
+
+def event_time(event: EventBase) -> datetime:
+    """When the event happened (convenience for sorting)."""
+    return event.at
