@@ -1,0 +1,63 @@
+"""The contract between the state machine and a NetZero / NetZero+ regulator.
+
+The machine owns states and safety; a :class:`Regulator` only proposes a signed battery set-point while
+the machine is in NetZero or NetZeroPlus. The machine feeds the regulator every event it sees (readings,
+its own commands) through :meth:`Regulator.observe`, and asks :meth:`Regulator.decide` on each meter
+reading and tick. Implementations: the zsm regulator and the baselines (naive, oracle, lagged oracle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from controller.domain.events import EventBase
+
+__all__ = ["PowerLimits", "RegulationMode", "Regulator", "RegulatorDecision", "Scalar"]
+
+Scalar = float | int | str | bool | None
+
+
+class RegulationMode(StrEnum):
+    """Which regulated mode is active."""
+
+    NETZERO = "netzero"
+    NETZERO_PLUS = "netzero_plus"
+
+
+@dataclass(frozen=True)
+class PowerLimits:
+    """Effective limits now: the smallest of config, the device's live limits and the slot's ``max_w``."""
+
+    max_discharge_w: int
+    max_charge_w: int
+
+
+@dataclass(frozen=True)
+class RegulatorDecision:
+    """A proposed set-point (+ discharge, − charge), whether it is worth writing now, and why."""
+
+    battery_w: float
+    write: bool
+    inputs: dict[str, Scalar] = field(default_factory=dict)
+    events: tuple[EventBase, ...] = ()
+
+
+class Regulator(Protocol):
+    """A pure, deterministic set-point computer (its only memory is what it was shown)."""
+
+    def observe(self, event: EventBase) -> None:
+        """Learn from an event: meter/battery readings, issued commands, results."""
+        ...
+
+    def decide(
+        self, now: datetime, mode: RegulationMode, limits: PowerLimits, target_offset_w: float
+    ) -> RegulatorDecision | None:
+        """Propose a set-point at ``now``; ``None`` when there is not enough data to decide."""
+        ...
+
+    def reset(self) -> None:
+        """Forget the control memory (not the learned lag) when a regulated mode is (re)entered."""
+        ...
