@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import SQLAlchemyError
 
 from controller import __version__
 from controller.domain.events import EventBase, event_kinds
@@ -142,8 +142,8 @@ class EventLog:
             with self.engine.begin() as connection:
                 result = connection.execute(statement, rows)
                 return [int(seq) for seq in result.scalars().all()]
-        except (IntegrityError, DBAPIError) as err:
-            raise EventLogError(f"append of {len(rows)} event(s) failed: {err.orig}") from err
+        except SQLAlchemyError as err:
+            raise EventLogError(f"append of {len(rows)} event(s) failed: {err}") from err
 
     # -- reading ---------------------------------------------------------------------------------------
 
