@@ -1,0 +1,1 @@
+"""Simulation: plant model (household, battery, meter), metrics and a virtual-time runner."""
