@@ -1,0 +1,282 @@
+"""DSMR P1 telegrams over TCP (ser2net-style gateways) or a serial port, parsed by ``dsmr_parser``.
+
+The stream is drained on every :meth:`DsmrMeter.read` and only the newest complete telegram is used, so a
+backlog of buffered telegrams never turns into lag (dsmr-reader#1112). Framing resyncs on ``/``: leading
+partial data is dropped. Telegrams with a bad CRC are skipped (logged); when no valid telegram is left the
+read fails with :class:`InvalidPayload`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import socket
+import termios
+from decimal import Decimal
+from typing import Any, Protocol
+
+from dsmr_parser import telegram_specifications
+from dsmr_parser.clients.telegram_buffer import TelegramBuffer
+from dsmr_parser.exceptions import InvalidChecksumError, ParseError
+from dsmr_parser.parsers import TelegramParser
+
+from controller.clock import Clock
+from controller.devices.errors import DeviceUnreachable, InvalidPayload
+from controller.devices.hosts import HostResolver, StaticHost
+from controller.devices.meters.base import NewDataFilter
+from controller.domain.events import MeterReading
+
+__all__ = [
+    "ByteSource",
+    "DsmrMeter",
+    "SerialSource",
+    "TcpSource",
+    "specification_for",
+    "telegram_to_reading",
+]
+
+LOGGER = logging.getLogger(__name__)
+
+_SPECS: dict[str, Any] = {
+    "2.2": telegram_specifications.V2_2,
+    "3": telegram_specifications.V3,
+    "4": telegram_specifications.V4,
+    "5": telegram_specifications.V5,
+    "5B": telegram_specifications.BELGIUM_FLUVIUS,
+}
+_MAX_BUFFER = 256 * 1024
+
+
+def specification_for(dsmr_version: str) -> Any:
+    """The ``dsmr_parser`` specification for ``"2.2"``, ``"3"``, ``"4"``, ``"5"`` or ``"5B"`` (Belgium)."""
+    try:
+        return _SPECS[dsmr_version]
+    except KeyError as err:
+        raise ValueError(f"unknown DSMR version {dsmr_version!r}; use one of {sorted(_SPECS)}") from err
+
+
+def _value(telegram: Any, name: str) -> Decimal | None:
+    obj = getattr(telegram, name, None)
+    value = getattr(obj, "value", None)
+    return value if isinstance(value, Decimal) else None
+
+
+def _sum(*values: Decimal | None) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(sum(present)) if present else None
+
+
+def telegram_to_reading(telegram: Any, at: Any) -> MeterReading:
+    """A parsed ``dsmr_parser`` telegram → :class:`MeterReading` (grid + = import), received at ``at``."""
+    usage = _value(telegram, "CURRENT_ELECTRICITY_USAGE")
+    delivery = _value(telegram, "CURRENT_ELECTRICITY_DELIVERY")
+    phases: list[float] = []
+    for n in (1, 2, 3):
+        pos = _value(telegram, f"INSTANTANEOUS_ACTIVE_POWER_L{n}_POSITIVE")
+        neg = _value(telegram, f"INSTANTANEOUS_ACTIVE_POWER_L{n}_NEGATIVE")
+        if pos is None and neg is None:
+            continue
+        phases.append(float(((pos or Decimal(0)) - (neg or Decimal(0))) * 1000))
+    if usage is None and delivery is None:
+        if not phases:
+            raise InvalidPayload("telegram has no power (1-0:1.7.0 / 1-0:2.7.0)")
+        grid_w = sum(phases)
+    else:
+        grid_w = float(((usage or Decimal(0)) - (delivery or Decimal(0))) * 1000)
+    total_import = _value(telegram, "ELECTRICITY_IMPORTED_TOTAL")
+    total_export = _value(telegram, "ELECTRICITY_EXPORTED_TOTAL")
+    import_kwh = _sum(
+        _value(telegram, "ELECTRICITY_USED_TARIFF_1"), _value(telegram, "ELECTRICITY_USED_TARIFF_2")
+    )
+    export_kwh = _sum(
+        _value(telegram, "ELECTRICITY_DELIVERED_TARIFF_1"), _value(telegram, "ELECTRICITY_DELIVERED_TARIFF_2")
+    )
+    stamp = getattr(getattr(telegram, "P1_MESSAGE_TIMESTAMP", None), "value", None)
+    return MeterReading(
+        at=at,
+        grid_w=grid_w,
+        meter_time=stamp,
+        phases_w=tuple(phases) or None,
+        import_kwh=float(total_import) if total_import is not None else import_kwh,
+        export_kwh=float(total_export) if total_export is not None else export_kwh,
+    )
+
+
+class ByteSource(Protocol):
+    """A byte stream: :meth:`read` returns what arrived within ``wait_s`` (``b""`` for nothing)."""
+
+    def read(self, wait_s: float) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class TcpSource:
+    """A TCP client to a ser2net-style gateway; reconnects on the next read after a failure."""
+
+    def __init__(
+        self, endpoint: HostResolver | str, *, port: int = 2001, connect_timeout_s: float = 2.0
+    ) -> None:
+        self._endpoint = StaticHost(endpoint, port) if isinstance(endpoint, str) else endpoint
+        self._timeout = connect_timeout_s
+        self._sock: socket.socket | None = None
+
+    def _connect(self) -> socket.socket:
+        host, port = self._endpoint.address()
+        try:
+            sock = socket.create_connection((host, port), timeout=self._timeout)
+        except OSError as err:
+            self._endpoint.failed()
+            raise DeviceUnreachable(f"DSMR gateway {host}:{port}: {err}") from err
+        sock.setblocking(False)
+        self._endpoint.succeeded()
+        LOGGER.info("connected to DSMR gateway %s:%d", host, port)
+        return sock
+
+    def read(self, wait_s: float) -> bytes:
+        if self._sock is None:
+            self._sock = self._connect()
+        sock = self._sock
+        chunks: list[bytes] = []
+        timeout = wait_s
+        try:
+            while True:
+                ready, _, _ = select.select([sock], [], [], timeout)
+                if not ready:
+                    break
+                data = sock.recv(65536)
+                if not data:
+                    self.close()
+                    if chunks:
+                        break
+                    self._endpoint.failed()
+                    raise DeviceUnreachable("DSMR gateway closed the connection")
+                chunks.append(data)
+                timeout = 0.0
+        except OSError as err:
+            self.close()
+            self._endpoint.failed()
+            raise DeviceUnreachable(f"DSMR gateway: {err}") from err
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            finally:
+                self._sock = None
+
+
+class SerialSource:
+    """A P1 serial port (``/dev/ttyUSB0``), read non-blocking, line settings per DSMR version (termios)."""
+
+    def __init__(self, device: str, *, dsmr_version: str = "5") -> None:
+        self.device = device
+        self.dsmr_version = dsmr_version
+        self._fd: int | None = None
+
+    def _open(self) -> int:
+        try:
+            fd = os.open(self.device, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        except OSError as err:
+            raise DeviceUnreachable(f"serial port {self.device}: {err}") from err
+        try:
+            attrs = termios.tcgetattr(fd)
+            baud = termios.B9600 if self.dsmr_version == "2.2" else termios.B115200
+            seven_e1 = self.dsmr_version in ("2.2", "3", "4")
+            attrs[0] = termios.IGNBRK  # iflag
+            attrs[1] = 0  # oflag
+            cflag = (
+                termios.CREAD | termios.CLOCAL | (termios.CS7 | termios.PARENB if seven_e1 else termios.CS8)
+            )
+            attrs[2] = cflag
+            attrs[3] = 0  # lflag: raw
+            attrs[4] = baud
+            attrs[5] = baud
+            termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        except termios.error as err:
+            LOGGER.debug("serial port %s: cannot set line settings (%s); reading as is", self.device, err)
+        return fd
+
+    def read(self, wait_s: float) -> bytes:
+        if self._fd is None:
+            self._fd = self._open()
+        chunks: list[bytes] = []
+        timeout = wait_s
+        try:
+            while True:
+                ready, _, _ = select.select([self._fd], [], [], timeout)
+                if not ready:
+                    break
+                data = os.read(self._fd, 65536)
+                if not data:
+                    break
+                chunks.append(data)
+                timeout = 0.0
+        except OSError as err:
+            self.close()
+            raise DeviceUnreachable(f"serial port {self.device}: {err}") from err
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            finally:
+                self._fd = None
+
+
+class DsmrMeter:
+    """A DSMR meter behind ``source``. ``read()`` drains the stream and parses the newest telegram."""
+
+    def __init__(
+        self,
+        source: ByteSource,
+        *,
+        clock: Clock,
+        dsmr_version: str = "5",
+        wait_s: float = 2.0,
+        check_crc: bool = True,
+    ) -> None:
+        self.source = source
+        self._clock = clock
+        self._spec = specification_for(dsmr_version)
+        self._parser = TelegramParser(self._spec, apply_checksum_validation=check_crc)
+        self._buffer = TelegramBuffer()
+        self._wait_s = wait_s
+        self._filter = NewDataFilter()
+        self.skipped = 0
+        """Complete telegrams dropped because a newer one was already there (backlog)."""
+        self.invalid = 0
+        """Telegrams that failed the CRC or could not be parsed."""
+
+    def _complete(self, data: bytes) -> list[str]:
+        self._buffer.append(data.decode("ascii", errors="replace"))
+        telegrams = list(self._buffer.get_all())
+        if len(self._buffer._buffer) > _MAX_BUFFER:  # noqa: SLF001 - garbage without a telegram end
+            self._buffer = TelegramBuffer()
+        return telegrams
+
+    def read(self) -> MeterReading | None:
+        """The newest complete telegram as a reading; ``None`` when nothing new arrived within ``wait_s``."""
+        telegrams = self._complete(self.source.read(0.0))
+        if not telegrams:
+            telegrams = self._complete(self.source.read(self._wait_s))
+        if not telegrams:
+            return None
+        errors: list[str] = []
+        for index, text in enumerate(reversed(telegrams)):
+            try:
+                parsed = self._parser.parse(text)
+            except (InvalidChecksumError, ParseError) as err:
+                self.invalid += 1
+                LOGGER.info("skipping DSMR telegram: %s", err)
+                errors.append(str(err))
+                continue
+            self.skipped += len(telegrams) - 1 - index
+            reading = telegram_to_reading(parsed, self._clock.now())
+            return reading if self._filter.is_new(reading) else None
+        raise InvalidPayload(f"no valid DSMR telegram among {len(telegrams)}: {errors[-1]}")
+
+    def close(self) -> None:
+        self.source.close()

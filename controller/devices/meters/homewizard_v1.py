@@ -1,0 +1,192 @@
+"""HomeWizard P1 meter, local API v1 (plain HTTP, no authentication).
+
+``/api/v1/data`` carries the values but no timestamp; the meter's own time comes from the raw telegram at
+``/api/v1/telegram`` (``0-0:1.0.0``), read alongside when available.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+
+import requests
+from dsmr_parser.value_types import timestamp as dsmr_timestamp
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from controller.clock import Clock
+from controller.devices.errors import DeviceResponseError, InvalidPayload
+from controller.devices.hosts import HostResolver, StaticHost
+from controller.devices.http import http_request, json_body
+from controller.devices.meters.base import NewDataFilter
+from controller.domain.events import MeterReading
+
+__all__ = ["HomeWizardDevice", "HomeWizardV1Data", "HomeWizardV1Meter", "telegram_time"]
+
+LOGGER = logging.getLogger(__name__)
+
+_TIMESTAMP = re.compile(r"0-0:1\.0\.0\((\d{12}[SW]?)\)")
+
+
+def telegram_time(telegram: str) -> datetime | None:
+    """The meter's time (aware UTC) from a raw DSMR telegram's ``0-0:1.0.0`` line, if any."""
+    match = _TIMESTAMP.search(telegram)
+    if match is None:
+        return None
+    value = dsmr_timestamp(match.group(1))
+    return value if isinstance(value, datetime) else None
+
+
+class HomeWizardDevice(BaseModel):
+    """``GET /api``: product and API version."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    product_type: str
+    product_name: str | None = None
+    serial: str
+    firmware_version: str | None = None
+    api_version: str
+
+
+class HomeWizardV1Data(BaseModel):
+    """``GET /api/v1/data`` (P1 fields; every field optional, older firmware sends explicit nulls)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    smr_version: int | None = None
+    meter_model: str | None = None
+    unique_id: str | None = None
+    active_tariff: int | None = None
+    active_power_w: float | None = None
+    active_power_l1_w: float | None = None
+    active_power_l2_w: float | None = None
+    active_power_l3_w: float | None = None
+    total_power_import_kwh: float | None = None
+    total_power_import_t1_kwh: float | None = None
+    total_power_import_t2_kwh: float | None = None
+    total_power_import_t3_kwh: float | None = None
+    total_power_import_t4_kwh: float | None = None
+    total_power_export_kwh: float | None = None
+    total_power_export_t1_kwh: float | None = None
+    total_power_export_t2_kwh: float | None = None
+    total_power_export_t3_kwh: float | None = None
+    total_power_export_t4_kwh: float | None = None
+
+    @staticmethod
+    def _total(total: float | None, *parts: float | None) -> float | None:
+        if total is not None:
+            return total
+        present = [p for p in parts if p is not None]
+        return sum(present) if present else None
+
+    def to_reading(self, at: datetime, meter_time: datetime | None = None) -> MeterReading:
+        """The domain reading (grid + = import); :class:`InvalidPayload` without ``active_power_w``."""
+        phases = [p for p in (self.active_power_l1_w, self.active_power_l2_w, self.active_power_l3_w)]
+        known = [p for p in phases if p is not None]
+        grid = self.active_power_w
+        if grid is None:
+            if not known:
+                raise InvalidPayload("HomeWizard data has no active_power_w")
+            grid = sum(known)
+        return MeterReading(
+            at=at,
+            grid_w=float(grid),
+            meter_time=meter_time,
+            phases_w=tuple(float(p) for p in known) if known else None,
+            import_kwh=self._total(
+                self.total_power_import_kwh,
+                self.total_power_import_t1_kwh,
+                self.total_power_import_t2_kwh,
+                self.total_power_import_t3_kwh,
+                self.total_power_import_t4_kwh,
+            ),
+            export_kwh=self._total(
+                self.total_power_export_kwh,
+                self.total_power_export_t1_kwh,
+                self.total_power_export_t2_kwh,
+                self.total_power_export_t3_kwh,
+                self.total_power_export_t4_kwh,
+            ),
+        )
+
+
+class HomeWizardV1Meter:
+    """A HomeWizard P1 meter over API v1 at ``endpoint`` (``"host"``, ``"host:port"`` or a resolver)."""
+
+    def __init__(
+        self,
+        endpoint: HostResolver | str,
+        *,
+        clock: Clock,
+        port: int = 80,
+        timeout_s: float = 2.0,
+        use_telegram: bool = True,
+        session: requests.Session | None = None,
+    ) -> None:
+        if isinstance(endpoint, str):
+            host, _, port_text = endpoint.partition(":")
+            endpoint = StaticHost(host, int(port_text) if port_text else port)
+        self._endpoint = endpoint
+        self._clock = clock
+        self.timeout_s = timeout_s
+        self.use_telegram = use_telegram
+        self._session = session or requests.Session()
+        self._filter = NewDataFilter()
+
+    def _url(self, path: str) -> str:
+        host, port = self._endpoint.address()
+        return f"http://{host}:{port}{path}"
+
+    def _get(self, path: str) -> requests.Response:
+        return http_request(
+            self._session,
+            "GET",
+            self._url(path),
+            timeout_s=self.timeout_s,
+            what=f"HomeWizard {path}",
+            endpoint=self._endpoint,
+        )
+
+    def device(self) -> HomeWizardDevice:
+        """``GET /api``."""
+        try:
+            return HomeWizardDevice.model_validate(json_body(self._get("/api"), "HomeWizard /api"))
+        except ValidationError as err:
+            raise InvalidPayload(f"HomeWizard /api: {err}") from err
+
+    def data(self) -> HomeWizardV1Data:
+        """``GET /api/v1/data``."""
+        try:
+            return HomeWizardV1Data.model_validate(json_body(self._get("/api/v1/data"), "HomeWizard data"))
+        except ValidationError as err:
+            raise InvalidPayload(f"HomeWizard /api/v1/data: {err}") from err
+
+    def telegram(self) -> str:
+        """``GET /api/v1/telegram`` (the raw telegram, text)."""
+        return self._get("/api/v1/telegram").text
+
+    def _meter_time(self) -> datetime | None:
+        if not self.use_telegram:
+            return None
+        try:
+            return telegram_time(self.telegram())
+        except DeviceResponseError as err:
+            if err.status == 404:
+                LOGGER.info("HomeWizard has no /api/v1/telegram; telling new data by value changes")
+                self.use_telegram = False
+                return None
+            raise
+
+    def reading(self) -> MeterReading:
+        """The current reading (new or not)."""
+        data = self.data()
+        return data.to_reading(self._clock.now(), self._meter_time())
+
+    def read(self) -> MeterReading | None:
+        """The reading when it is new data (meter time or values changed), else ``None``."""
+        reading = self.reading()
+        return reading if self._filter.is_new(reading) else None
+
+    def close(self) -> None:
+        self._session.close()
