@@ -48,9 +48,13 @@ class _Section(BaseModel):
 class BatterySettings(_Section):
     """The Zendure battery on the LAN."""
 
-    host: str = Field(default="auto", description="IP or host name of the battery, or 'auto' for mDNS discovery")
+    host: str = Field(
+        default="auto", description="IP or host name of the battery, or 'auto' for mDNS discovery"
+    )
     port: int = Field(default=80, ge=1, le=65535, description="HTTP port of the local zenSDK API")
-    serial: str | None = Field(default=None, description="Serial number (sn); read from the device when empty")
+    serial: str | None = Field(
+        default=None, description="Serial number (sn); read from the device when empty"
+    )
     read_interval_s: float = Field(default=5.0, gt=0, le=300, description="Seconds between status reads")
     timeout_s: float = Field(default=3.0, gt=0, le=60, description="HTTP timeout for one request")
 
@@ -61,15 +65,23 @@ class MeterSettings(_Section):
     kind: Literal["homewizard_v1", "homewizard_v2", "dsmr_tcp", "dsmr_serial", "shelly", "json_http"] = Field(
         default="homewizard_v1", description="Meter protocol"
     )
-    host: str = Field(default="auto", description="IP or host name of the meter, or 'auto' for mDNS discovery")
+    host: str = Field(
+        default="auto", description="IP or host name of the meter, or 'auto' for mDNS discovery"
+    )
     port: int | None = Field(default=None, ge=1, le=65535, description="Port (protocol default when empty)")
     token: SecretStr | None = Field(default=None, description="HomeWizard API v2 token (zsm pair-meter)")
-    serial_port: str | None = Field(default=None, description="Serial device for dsmr_serial, e.g. /dev/ttyUSB0")
+    serial_port: str | None = Field(
+        default=None, description="Serial device for dsmr_serial, e.g. /dev/ttyUSB0"
+    )
     url: str | None = Field(default=None, description="URL for the json_http meter")
     json_path: str | None = Field(default=None, description="Dotted path to the power value for json_http")
     unit: Literal["W", "kW"] = Field(default="W", description="Unit of the json_http value")
-    sign: Literal[1, -1] = Field(default=1, description="+1 when the json_http value is + for import, else -1")
-    poll_interval_s: float = Field(default=1.0, gt=0, le=60, description="Seconds between polls (pull meters)")
+    sign: Literal[1, -1] = Field(
+        default=1, description="+1 when the json_http value is + for import, else -1"
+    )
+    poll_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="Seconds between polls (pull meters)"
+    )
     timeout_s: float = Field(default=2.0, gt=0, le=60, description="Timeout for one meter request")
 
 
@@ -102,18 +114,57 @@ class RegulationSettings(_Section):
         default="auto", description="Meter lag in seconds, or 'auto' to estimate it online"
     )
     deadband_w: float = Field(default=25.0, ge=0, description="Ignore set-point changes smaller than this")
-    min_write_interval_s: float = Field(default=10.0, ge=0, description="Minimum seconds between limit writes")
+    min_write_interval_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds between limit writes on average (a token bucket allowing bursts of write_burst)",
+    )
     direction_dwell_s: float = Field(
         default=60.0, ge=0, description="Minimum seconds before switching charge <-> discharge (acMode relay)"
     )
     start_threshold_w: float = Field(default=50.0, ge=0, description="Smallest non-zero set-point")
     target_offset_w: float = Field(default=0.0, description="Aim for this grid import instead of 0 W")
+    write_burst: int = Field(
+        default=3,
+        ge=1,
+        le=60,
+        description="Limit writes that may follow each other quickly after a calm period",
+    )
+    min_write_gap_s: float = Field(
+        default=2.0, ge=0, description="Hard minimum seconds between two limit writes"
+    )
+    lag_initial_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=120,
+        description="Lag assumed with lag_s = 'auto' until the estimate is confident",
+    )
+    lag_max_s: float = Field(
+        default=40.0, gt=0, le=120, description="Largest meter lag the estimator considers"
+    )
+    lag_window_s: float = Field(
+        default=1800.0, gt=0, description="Memory (time constant) of the online lag estimator, seconds"
+    )
+    lag_min_confidence: float = Field(
+        default=0.3, ge=0, le=1, description="Use the lag estimate only at or above this confidence"
+    )
+    battery_dead_time_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=120,
+        description="Model of the battery: seconds from a write to the first effect",
+    )
+    battery_ramp_w_per_s: float = Field(
+        default=400.0, gt=0, description="Model of the battery: how fast its output follows a new limit, W/s"
+    )
 
 
 class ServerSettings(_Section):
     """The zsm web server the daemon reports to."""
 
-    url: str | None = Field(default=None, description="Base URL of the zsm server, e.g. https://zsm.example.org")
+    url: str | None = Field(
+        default=None, description="Base URL of the zsm server, e.g. https://zsm.example.org"
+    )
     token: SecretStr | None = Field(default=None, description="The site's controller token (zsm site add)")
     timeout_s: float = Field(default=10.0, gt=0, description="Timeout for one server request")
     forward_batch: int = Field(default=500, ge=1, le=10_000, description="Events per ingest request")

@@ -4,6 +4,9 @@ The API appends and reads, nothing else. Each append (one event or a batch) is o
 control tick's events land together or not at all. Reading decodes each row into its pydantic event;
 rows of kinds this version does not know are kept in the database and skipped on read (see
 :meth:`EventLog.read_raw_after` to see them), and older payload shapes are upcast on the way out.
+
+Rows name their kind by a small id from the ``event_kinds`` table (a 1-byte integer instead of a name
+on every row); times are epoch milliseconds, in the ``at`` column and inside payloads.
 """
 
 from __future__ import annotations
@@ -17,31 +20,25 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import BigInteger, Connection, Engine, Table, func, insert, select, type_coerce
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from controller import __version__
-from controller.domain.events import EventBase, event_kinds
+from controller.domain.events import COMPACT, EventBase, event_kinds
 from controller.domain.upcasting import upcast
 from storage.database import create_db_engine, sqlite_url
 from storage.migrate import upgrade
-from storage.schema import EventRow
+from storage.schema import EventKindRow, EventRow, from_millis
 
-__all__ = ["EventLog", "EventLogError", "RawEvent", "StoredEvent"]
+__all__ = ["EventLog", "EventLogError", "RawEvent", "StoredEvent", "encode_payload"]
 
 LOGGER = logging.getLogger(__name__)
 
-_TABLE = EventRow.__table__
-_COLUMNS = (
-    _TABLE.c.seq,
-    _TABLE.c.at,
-    _TABLE.c.kind,
-    _TABLE.c.payload,
-    _TABLE.c.site_id,
-    _TABLE.c.schema_version,
-    _TABLE.c.software_version,
-)
-STREAM_BATCH = 5_000
+_TABLE: Table = EventRow.__table__  # type: ignore[assignment]
+_KINDS: Table = EventKindRow.__table__  # type: ignore[assignment]
+_SELECT = "SELECT seq, at, kind_id, payload, site_id, schema_version, software_version FROM events"
+STREAM_BATCH = 1_000  # larger batches keep more objects alive and make the GC work harder
 
 
 class EventLogError(Exception):
@@ -81,8 +78,8 @@ class RawEvent:
 
 
 def encode_payload(event: EventBase) -> str:
-    """Compact JSON of an event without its ``kind`` and ``at`` (they have their own columns)."""
-    return event.model_dump_json(exclude={"kind", "at"}, exclude_none=True)
+    """Compact JSON of an event without ``kind`` and ``at`` (own columns); times as epoch milliseconds."""
+    return event.model_dump_json(exclude={"kind", "at"}, exclude_none=True, context=COMPACT)
 
 
 class EventLog:
@@ -92,8 +89,12 @@ class EventLog:
         self.engine = engine
         self.site_id = site_id
         self.software_version = software_version
-        self._kinds = event_kinds()
+        self._models = event_kinds()
+        self._kind_ids: dict[str, int] = {}
+        self._kind_names: dict[int, str] = {}
         self._skipped_kinds: set[str] = set()
+        placeholder = "?" if engine.dialect.paramstyle in ("qmark", "numeric") else "%s"
+        self._sql_after = f"{_SELECT} WHERE seq > {placeholder} ORDER BY seq LIMIT {placeholder}"
 
     @classmethod
     def open(cls, url: str, site_id: str, *, migrate: bool = True) -> EventLog:
@@ -112,16 +113,38 @@ class EventLog:
         """Release the database connections."""
         self.engine.dispose()
 
+    # -- kinds -----------------------------------------------------------------------------------------
+
+    def _load_kinds(self, connection: Connection) -> None:
+        for kind_id, name in connection.execute(select(_KINDS.c.id, _KINDS.c.name)):
+            self._kind_ids[name] = int(kind_id)
+            self._kind_names[int(kind_id)] = name
+
+    def _ensure_kinds(self, connection: Connection, names: set[str]) -> dict[str, int]:
+        """Ids of ``names``, registering new kinds inside the caller's transaction."""
+        missing = names - self._kind_ids.keys()
+        if not missing:
+            return self._kind_ids
+        ids = dict(self._kind_ids)
+        dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+        for name in sorted(missing):
+            connection.execute(dialect.insert(_KINDS).values(name=name).on_conflict_do_nothing())
+            ids[name] = int(connection.execute(select(_KINDS.c.id).where(_KINDS.c.name == name)).scalar_one())
+        return ids
+
+    def _kind_name(self, connection: Connection, kind_id: int) -> str:
+        name = self._kind_names.get(kind_id)
+        if name is None:
+            self._load_kinds(connection)
+            name = self._kind_names.get(kind_id, f"unknown#{kind_id}")
+        return name
+
     # -- writing ---------------------------------------------------------------------------------------
 
-    def _row(self, event: EventBase) -> dict[str, Any]:
-        if not isinstance(event, EventBase):
-            raise EventLogError(f"not an event: {event!r}")
-        if event.kind not in self._kinds:
-            raise EventLogError(f"unknown event kind {event.kind!r}")
+    def _row(self, event: EventBase, kind_ids: dict[str, int]) -> dict[str, Any]:
         return {
             "at": event.at,
-            "kind": event.kind,
+            "kind_id": kind_ids[event.kind],
             "payload": encode_payload(event),
             "site_id": self.site_id,
             "schema_version": type(event).schema_version,
@@ -136,14 +159,23 @@ class EventLog:
         """Append ``events`` in one transaction (all or nothing); returns their ``seq`` values in order."""
         if not events:
             return []
-        rows = [self._row(event) for event in events]
+        for event in events:
+            if not isinstance(event, EventBase):
+                raise EventLogError(f"not an event: {event!r}")
+            if event.kind not in self._models:
+                raise EventLogError(f"unknown event kind {event.kind!r}")
         statement = insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_order=True)
         try:
             with self.engine.begin() as connection:
-                result = connection.execute(statement, rows)
-                return [int(seq) for seq in result.scalars().all()]
-        except SQLAlchemyError as err:
-            raise EventLogError(f"append of {len(rows)} event(s) failed: {err}") from err
+                kind_ids = self._ensure_kinds(connection, {event.kind for event in events})
+                rows = [self._row(event, kind_ids) for event in events]
+                seqs = [int(seq) for seq in connection.execute(statement, rows).scalars().all()]
+        except (SQLAlchemyError, ValueError) as err:
+            raise EventLogError(f"append of {len(events)} event(s) failed: {err}") from err
+        if kind_ids is not self._kind_ids:  # committed: the new kinds exist now
+            self._kind_ids = kind_ids
+            self._kind_names = {kind_id: name for name, kind_id in kind_ids.items()}
+        return seqs
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -160,18 +192,28 @@ class EventLog:
 
     def read_after(self, seq: int, limit: int = 1000) -> list[StoredEvent]:
         """Known events with ``seq`` greater than ``seq``, in order; at most ``limit`` rows are scanned."""
-        statement = select(*_COLUMNS).where(_TABLE.c.seq > seq).order_by(_TABLE.c.seq).limit(limit)
-        return self._decode_rows(self._fetch(statement))
+        return self._decode_rows(self._fetch_after(seq, limit))
 
     def read_raw_after(self, seq: int, limit: int = 1000) -> list[RawEvent]:
         """Rows with ``seq`` greater than ``seq`` as stored (unknown kinds included), in order."""
-        statement = select(*_COLUMNS).where(_TABLE.c.seq > seq).order_by(_TABLE.c.seq).limit(limit)
-        return [
-            RawEvent(int(r[0]), r[1], r[2], json.loads(r[3]), r[4], int(r[5]), r[6])
-            for r in self._fetch(statement)
-        ]
+        rows = self._fetch_after(seq, limit)
+        with self.engine.connect() as connection:
+            return [
+                RawEvent(
+                    int(r[0]),
+                    from_millis(r[1]),
+                    self._kind_name(connection, r[2]),
+                    json.loads(r[3]),
+                    r[4],
+                    int(r[5]),
+                    r[6],
+                )
+                for r in rows
+            ]
 
-    def read_range(self, start: datetime, end: datetime, kinds: Iterable[str] | None = None) -> list[StoredEvent]:
+    def read_range(
+        self, start: datetime, end: datetime, kinds: Iterable[str] | None = None
+    ) -> list[StoredEvent]:
         """Known events with ``start <= at < end`` (optionally only ``kinds``), ordered by ``seq``."""
         return list(self.iter_range(start, end, kinds))
 
@@ -179,18 +221,32 @@ class EventLog:
         self, start: datetime, end: datetime, kinds: Iterable[str] | None = None
     ) -> Iterator[StoredEvent]:
         """Stream the events with ``start <= at < end`` in ``seq`` order, in constant memory."""
-        kind_list = list(kinds) if kinds is not None else None
+        columns = (
+            _TABLE.c.seq,
+            type_coerce(_TABLE.c.at, BigInteger()).label("at_ms"),
+            _TABLE.c.kind_id,
+            _TABLE.c.payload,
+            _TABLE.c.site_id,
+            _TABLE.c.schema_version,
+            _TABLE.c.software_version,
+        )
+        kind_ids: list[int] | None = None
+        if kinds is not None:
+            with self.engine.connect() as connection:
+                self._load_kinds(connection)
+            kind_ids = [self._kind_ids[name] for name in kinds if name in self._kind_ids]
         after = 0
         while True:
             statement = (
-                select(*_COLUMNS)
+                select(*columns)
                 .where(_TABLE.c.seq > after, _TABLE.c.at >= start, _TABLE.c.at < end)
                 .order_by(_TABLE.c.seq)
                 .limit(STREAM_BATCH)
             )
-            if kind_list is not None:
-                statement = statement.where(_TABLE.c.kind.in_(kind_list))
-            rows = self._fetch(statement)
+            if kind_ids is not None:
+                statement = statement.where(_TABLE.c.kind_id.in_(kind_ids))
+            with self.engine.connect() as connection:
+                rows = [tuple(row) for row in connection.execute(statement)]
             if not rows:
                 return
             yield from self._decode_rows(rows)
@@ -199,38 +255,51 @@ class EventLog:
     def iter_events(self, after: int = 0, batch: int = STREAM_BATCH) -> Iterator[StoredEvent]:
         """Stream every known event after ``after`` in ``seq`` order, ``batch`` rows at a time."""
         while True:
-            statement = select(*_COLUMNS).where(_TABLE.c.seq > after).order_by(_TABLE.c.seq).limit(batch)
-            rows = self._fetch(statement)
+            rows = self._fetch_after(after, batch)
             if not rows:
                 return
             yield from self._decode_rows(rows)
             after = int(rows[-1][0])
 
-    def _fetch(self, statement: Any) -> list[Any]:
+    def _fetch_after(self, seq: int, limit: int) -> list[tuple[Any, ...]]:
+        # The replay hot path: a plain DB-API cursor, no per-row result processing.
         with self.engine.connect() as connection:
-            return list(connection.execute(statement).all())
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(self._sql_after, (seq, limit))
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
 
-    def _decode_rows(self, rows: Sequence[Any]) -> list[StoredEvent]:
+    def _decode_rows(self, rows: Sequence[tuple[Any, ...]]) -> list[StoredEvent]:
         decoded: list[StoredEvent] = []
-        for seq, at, kind, payload, site_id, schema_version, software_version in rows:
-            event = self._decode(kind, at, payload, schema_version, seq)
+        names = self._kind_names
+        for seq, at_ms, kind_id, payload, site_id, schema_version, software_version in rows:
+            kind = names.get(kind_id)
+            if kind is None:
+                with self.engine.connect() as connection:
+                    kind = self._kind_name(connection, kind_id)
+                names = self._kind_names
+            event = self._decode(kind, at_ms, payload, schema_version, seq)
             if event is not None:
-                decoded.append(StoredEvent(int(seq), event, site_id, int(schema_version), software_version))
+                decoded.append(StoredEvent(seq, event, site_id, schema_version, software_version))
         return decoded
 
-    def _decode(self, kind: str, at: datetime, payload: str, schema_version: int, seq: int) -> EventBase | None:
-        cls = self._kinds.get(kind)
+    def _decode(self, kind: str, at_ms: int, payload: str, schema_version: int, seq: int) -> EventBase | None:
+        cls = self._models.get(kind)
         if cls is None:
             if kind not in self._skipped_kinds:
                 self._skipped_kinds.add(kind)
                 LOGGER.warning("skipping events of unknown kind %r (written by a newer version?)", kind)
             return None
-        data = json.loads(payload)
-        if schema_version != cls.schema_version:
-            data = upcast(kind, schema_version, cls.schema_version, data)
-        data["at"] = at
         try:
+            if schema_version == cls.schema_version:
+                # fast path: pydantic parses the JSON itself, with the time column spliced in
+                body = payload[1:] if payload == "{}" else "," + payload[1:]
+                return cls.model_validate_json(f'{{"at":{at_ms}{body}')
+            data = upcast(kind, schema_version, cls.schema_version, json.loads(payload))
+            data["at"] = from_millis(at_ms)
             return cls.model_validate(data)
-        except ValidationError as err:
+        except (ValidationError, LookupError, ValueError) as err:
             LOGGER.error("event seq %s (%s) does not decode, skipped: %s", seq, kind, err)
             return None

@@ -1,8 +1,8 @@
 """SQLAlchemy 2.0 models of the whole schema (one metadata for every table, one Alembic history).
 
 The events table is append-only: the API has no update or delete, and on SQLite triggers created by the
-first migration refuse UPDATE and DELETE. Times are stored as integer microseconds since the Unix epoch
-(UTC), which is compact on an SD card and sorts and indexes cheaply on SQLite and PostgreSQL alike.
+first migration refuse UPDATE and DELETE. Event times are stored as integer milliseconds since the Unix
+epoch (UTC), which is compact on an SD card and sorts and indexes cheaply on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -10,12 +10,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, MetaData, SmallInteger, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, SmallInteger, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "EventRow", "UTCMicros", "from_micros", "metadata", "to_micros"]
+__all__ = [
+    "Base",
+    "EventKindRow",
+    "EventRow",
+    "UTCMicros",
+    "UTCMillis",
+    "from_micros",
+    "from_millis",
+    "metadata",
+    "to_micros",
+    "to_millis",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -28,6 +39,19 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_millis(value: datetime) -> int:
+    """Aware datetime -> integer milliseconds since the epoch, rounded (naive values are refused)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: zsm stores only aware UTC times")
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000 + round(delta.microseconds / 1000)
+
+
+def from_millis(value: int) -> datetime:
+    """Integer milliseconds since the epoch -> aware UTC datetime."""
+    return _EPOCH + timedelta(milliseconds=value)
 
 
 def to_micros(value: datetime) -> int:
@@ -44,7 +68,7 @@ def from_micros(value: int) -> datetime:
 
 
 class UTCMicros(TypeDecorator[datetime]):
-    """An aware UTC datetime stored as BIGINT microseconds since the epoch."""
+    """An aware UTC datetime stored as BIGINT microseconds since the epoch (exact times, server tables)."""
 
     impl = BigInteger
     cache_ok = True
@@ -54,6 +78,19 @@ class UTCMicros(TypeDecorator[datetime]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return None if value is None else from_micros(int(value))
+
+
+class UTCMillis(TypeDecorator[datetime]):
+    """An aware UTC datetime stored as BIGINT milliseconds since the epoch."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_millis(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else from_millis(int(value))
 
 
 class Base(DeclarativeBase):
@@ -66,14 +103,25 @@ class Base(DeclarativeBase):
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
 
 
+class EventKindRow(Base):
+    """The names of event kinds; each event row refers to its kind by this small id (saves bytes per row)."""
+
+    __tablename__ = "event_kinds"
+
+    id: Mapped[int] = mapped_column(
+        SmallInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    name: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+
+
 class EventRow(Base):
     """One event of the log: global ``seq``, time, kind, JSON payload, site, versions."""
 
     __tablename__ = "events"
 
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCMicros(), nullable=False)
-    kind: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCMillis(), nullable=False)
+    kind_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("event_kinds.id"), nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     site_id: Mapped[str] = mapped_column(String(64), nullable=False)
     schema_version: Mapped[int] = mapped_column(SmallInteger, nullable=False)

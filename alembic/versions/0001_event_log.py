@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision: str = "0001_event_log"
@@ -20,14 +21,26 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "event_kinds",
+        sa.Column(
+            "id", sa.SmallInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_kinds")),
+        sa.UniqueConstraint("name", name=op.f("uq_event_kinds_name")),
+    )
+    op.create_table(
         "events",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("at", sa.BigInteger(), nullable=False),
-        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("kind_id", sa.SmallInteger(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("site_id", sa.String(length=64), nullable=False),
         sa.Column("schema_version", sa.SmallInteger(), nullable=False),
         sa.Column("software_version", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(["kind_id"], ["event_kinds.id"], name=op.f("fk_events_kind_id_event_kinds")),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_events")),
     )
     op.create_index("ix_events_at", "events", ["at"], unique=False)
@@ -60,3 +73,4 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS events_append_only()")
     op.drop_index("ix_events_at", table_name="events")
     op.drop_table("events")
+    op.drop_table("event_kinds")

@@ -11,7 +11,7 @@ __all__ = ["settings_or_exit"]
 
 
 def settings_or_exit(args: argparse.Namespace) -> Settings:
-    """Load the settings named by ``--config`` (or ``$ZSM_CONFIG``); print the errors and exit 2 if invalid."""
+    """Load the settings of ``--config`` (or ``$ZSM_CONFIG``); print the errors and exit 2 if invalid."""
     try:
         return load_settings(getattr(args, "config", None))
     except ConfigError as err:

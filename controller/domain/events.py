@@ -13,11 +13,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializationInfo,
+    TypeAdapter,
+)
 
 from controller.domain.commands import Command
 
 __all__ = [
+    "COMPACT",
+    "UtcTime",
     "BatteryReading",
     "CommandIssued",
     "CommandNotApplied",
@@ -43,6 +53,20 @@ __all__ = [
 
 Scalar = float | int | str | bool | None
 
+#: Serialization context that makes times compact (epoch milliseconds) for storage.
+COMPACT = {"compact_times": True}
+
+
+def _serialize_time(value: datetime, info: SerializationInfo) -> str | int:
+    context = info.context
+    if isinstance(context, dict) and context.get("compact_times"):
+        return round(value.timestamp() * 1000)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+#: An aware UTC time; JSON is ISO 8601, or epoch milliseconds under the :data:`COMPACT` context.
+UtcTime = Annotated[AwareDatetime, PlainSerializer(_serialize_time, when_used="json")]
+
 
 class EventBase(BaseModel):
     """Common shape of every event: a ``kind`` tag and the moment ``at`` (aware UTC)."""
@@ -51,7 +75,7 @@ class EventBase(BaseModel):
 
     schema_version: ClassVar[int] = 1
     kind: str
-    at: AwareDatetime
+    at: UtcTime
 
 
 class MeterReading(EventBase):
@@ -59,7 +83,7 @@ class MeterReading(EventBase):
 
     kind: Literal["meter_reading"] = "meter_reading"
     grid_w: float
-    meter_time: AwareDatetime | None = None
+    meter_time: UtcTime | None = None
     phases_w: tuple[float, ...] | None = None
     import_kwh: float | None = None
     export_kwh: float | None = None
@@ -106,7 +130,7 @@ class SlotChanged(EventBase):
     max_w: int | None = None
     target_offset_w: float | None = None
     slot_id: str | None = None
-    ends_at: AwareDatetime | None = None
+    ends_at: UtcTime | None = None
 
 
 class StateChanged(EventBase):

@@ -69,7 +69,9 @@ def test_sigkill_never_loses_a_committed_tick(tmp_path: Path) -> None:
         committed = _run_and_kill(db, next_tick, rng)
         reported.extend(committed)
         log = EventLog.open_sqlite(db, site_id="durability")
-        stored = [s.event for s in log.iter_events() if isinstance(s.event, MeterReading) and s.event.grid_w >= 0]
+        stored = [
+            s.event for s in log.iter_events() if isinstance(s.event, MeterReading) and s.event.grid_w >= 0
+        ]
         ticks_in_log = [int(e.grid_w) for e in stored]
         assert set(reported) <= set(ticks_in_log), "a tick reported committed is missing"
         assert log.count() % EVENTS_PER_TICK == 0, "a tick was stored partially"

@@ -30,7 +30,9 @@ def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventLog]:
 
 
 def meter(i: int, grid_w: float = 100.0) -> MeterReading:
-    return MeterReading(at=T0 + timedelta(seconds=i), grid_w=grid_w + i, meter_time=T0 + timedelta(seconds=i - 20))
+    return MeterReading(
+        at=T0 + timedelta(seconds=i), grid_w=grid_w + i, meter_time=T0 + timedelta(seconds=i - 20)
+    )
 
 
 def test_append_returns_increasing_seq_and_reads_back_in_order(log: EventLog) -> None:
@@ -56,8 +58,15 @@ def test_read_after_cursor_and_limit(log: EventLog) -> None:
 
 def test_time_range_is_half_open_and_filterable(log: EventLog) -> None:
     log.append_many([meter(i) for i in range(10)])
-    log.append(StateChanged(at=T0 + timedelta(seconds=5), from_state="Standby", to_state="NetZero",
-                            trigger="slot_started", reason="slot netzero"))
+    log.append(
+        StateChanged(
+            at=T0 + timedelta(seconds=5),
+            from_state="Standby",
+            to_state="NetZero",
+            trigger="slot_started",
+            reason="slot netzero",
+        )
+    )
     window = log.read_range(T0 + timedelta(seconds=3), T0 + timedelta(seconds=6))
     assert [s.event.at for s in window] == [T0 + timedelta(seconds=s) for s in (3, 4, 5, 5)]
     only_state = log.read_range(T0, T0 + timedelta(hours=1), kinds=["state_changed"])
@@ -82,9 +91,12 @@ def _poison_inserts(log: EventLog) -> None:
         else:
             conn.exec_driver_sql(
                 "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                "IF strpos(NEW.payload, '666.0') > 0 THEN RAISE EXCEPTION 'poisoned row'; END IF; RETURN NEW; END $$"
+                "IF strpos(NEW.payload, '666.0') > 0 THEN RAISE EXCEPTION 'poisoned row'; END IF; "
+                "RETURN NEW; END $$"
             )
-            conn.exec_driver_sql("CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()")
+            conn.exec_driver_sql(
+                "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()"
+            )
 
 
 def test_batch_is_atomic(log: EventLog) -> None:
@@ -113,8 +125,13 @@ def test_non_events_are_refused(log: EventLog) -> None:
 
 
 def test_nested_models_round_trip(log: EventLog) -> None:
-    issued = CommandIssued(at=T0, command=Command.discharge(420), state="NetZero", reason="regulator",
-                           inputs={"meter_w": 380.5, "lag_s": 20, "slot": "netzero", "stale": False})
+    issued = CommandIssued(
+        at=T0,
+        command=Command.discharge(420),
+        state="NetZero",
+        reason="regulator",
+        inputs={"meter_w": 380.5, "lag_s": 20, "slot": "netzero", "stale": False},
+    )
     battery = BatteryReading(at=T0, soc_pct=55, battery_w=-300, max_charge_w=1000, soc_limit=0)
     log.append_many([issued, battery])
     assert [s.event for s in log.read_after(0)] == [issued, battery]
@@ -123,11 +140,14 @@ def test_nested_models_round_trip(log: EventLog) -> None:
 def _insert_raw(log: EventLog, kind: str, payload: str, schema_version: int = 1) -> None:
     with log.engine.begin() as conn:
         conn.execute(
+            sa.text("INSERT INTO event_kinds (name) VALUES (:kind) ON CONFLICT DO NOTHING"), {"kind": kind}
+        )
+        conn.execute(
             sa.text(
-                "INSERT INTO events (at, kind, payload, site_id, schema_version, software_version) "
-                "VALUES (:at, :kind, :payload, 'test-site', :v, '99.0.0')"
+                "INSERT INTO events (at, kind_id, payload, site_id, schema_version, software_version) "
+                "SELECT :at, id, :payload, 'test-site', :v, '99.0.0' FROM event_kinds WHERE name = :kind"
             ),
-            {"at": 1_795_500_000_000_000, "kind": kind, "payload": payload, "v": schema_version},
+            {"at": 1_795_500_000_000, "kind": kind, "payload": payload, "v": schema_version},
         )
 
 
@@ -162,10 +182,19 @@ def test_old_payload_shapes_are_upcast_on_read(log: EventLog, monkeypatch: pytes
 
 def test_update_and_delete_are_refused(log: EventLog) -> None:
     log.append(meter(0))
-    for statement in ("UPDATE events SET kind = 'x'", "DELETE FROM events"):
+    for statement in ("UPDATE events SET payload = '{}'", "DELETE FROM events"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), log.engine.begin() as conn:
             conn.exec_driver_sql(statement)
     assert log.count() == 1
+
+
+def test_two_writers_share_kind_ids(log: EventLog) -> None:
+    other = EventLog(log.engine, site_id="test-site")
+    log.append(meter(0))
+    other.append(StateChanged(at=T0, from_state="Standby", to_state="Charging", trigger="slot", reason="r"))
+    log.append(StateChanged(at=T0, from_state="Charging", to_state="Standby", trigger="slot", reason="r"))
+    assert [s.kind for s in log.read_after(0)] == ["meter_reading", "state_changed", "state_changed"]
+    assert [s.kind for s in other.read_after(0)] == ["meter_reading", "state_changed", "state_changed"]
 
 
 def test_the_api_has_no_update_or_delete() -> None:

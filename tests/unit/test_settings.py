@@ -22,7 +22,11 @@ def test_toml_then_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     config = tmp_path / "zsm.toml"
     config.write_text('site_id = "attic"\n[limits]\nmin_soc_pct = 12\n[battery]\nhost = "192.0.2.10"\n')
     settings = load_settings(config)
-    assert (settings.site_id, settings.limits.min_soc_pct, settings.battery.host) == ("attic", 12, "192.0.2.10")
+    assert (settings.site_id, settings.limits.min_soc_pct, settings.battery.host) == (
+        "attic",
+        12,
+        "192.0.2.10",
+    )
     monkeypatch.setenv("ZSM_LIMITS__MIN_SOC_PCT", "20")
     monkeypatch.setenv("ZSM_SITE_ID", "cellar")
     settings = load_settings(config)
