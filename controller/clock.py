@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "utc"]
+__all__ = ["Clock", "ManualClock", "ScaledClock", "SystemClock", "utc"]
 
 
 def utc(value: datetime) -> datetime:
@@ -79,3 +79,29 @@ class ManualClock:
         target = utc(value)
         delta = (target - self._now).total_seconds()
         self.advance(delta)
+
+
+class ScaledClock:
+    """Accelerated wall time: ``now = start + (wall elapsed since anchor) x speed``.
+
+    Processes given the same ``start``, ``anchor_wall`` (a Unix time) and ``speed`` agree on the time, so
+    a daemon and the device simulators can run a demo or an end-to-end test faster than real time.
+    """
+
+    def __init__(self, start: datetime, speed: float, anchor_wall: float | None = None) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.start = utc(start)
+        self.speed = speed
+        self.anchor_wall = time.time() if anchor_wall is None else anchor_wall
+        self._anchor_mono = time.monotonic() - (time.time() - self.anchor_wall)
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.time() - self.anchor_wall) * self.speed)
+
+    def monotonic(self) -> float:
+        return (time.monotonic() - self._anchor_mono) * self.speed
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds / self.speed)
