@@ -1,0 +1,447 @@
+"""The controller core: a ``transitions`` state machine over :class:`ControllerCore`, safety and commands.
+
+Use::
+
+    core = ControllerCore(settings.limits, regulator, start_threshold_w=..., target_offset_w=...)
+    core.handle(event)          # every input event (readings, ScheduleLoaded, SourceStale, DeviceFault, ...)
+    core.tick(now)              # the periodic tick; also turns schedule slot boundaries into SlotChanged
+    for event in core.take_pending():   # what the core recorded, in causal order
+        log.append(event)               # ... first persist (the caller logs the *input* events itself)
+    # ... then act on the CommandIssued events among them.
+
+The core is pure: no I/O, no clock (time comes from event ``at`` and the ``now`` of a tick), and its
+callbacks only record events. Outputs are ``SlotChanged`` (the slot in force changed), ``StateChanged``
+(from, to, trigger, reason), the regulator's own events, and ``CommandIssued`` (the command, the state,
+a reason and every input that decided it). A command equal to the last one is never emitted again.
+``handle`` ignores the core's own output kinds (so feeding a whole log through it is harmless); use
+:meth:`ControllerCore.restore` to rebuild from a log without re-triggering anything.
+
+Decisions (``desired_state``), in priority order: a device fault or over-temperature → SafetyLimit;
+battery data missing or stale → Standby; the slot's direction blocked by SoC / ``socLimit`` (with
+hysteresis) → SafetyLimit; netzero / netzero_plus without fresh meter data → Standby; else the slot's mode.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Final
+
+from transitions import EventData, Machine
+
+from controller.domain.commands import Command, CommandKind
+from controller.domain.events import (
+    BatteryReading,
+    CommandIssued,
+    DeviceFault,
+    EventBase,
+    LagEstimated,
+    MeterReading,
+    ScheduleLoaded,
+    SlotChanged,
+    SourceRecovered,
+    SourceStale,
+    StateChanged,
+)
+from controller.domain.inputs import Inputs
+from controller.domain.projection import Projection, project
+from controller.domain.regulation import PowerLimits, RegulationMode, Regulator, Scalar
+from controller.domain.schedule import ActiveSlot, Mode
+from controller.domain.states import REGULATED, TRANSITIONS, State
+from controller.settings import LimitSettings
+
+__all__ = ["NO_SCHEDULE", "OWN_EVENT_KINDS", "ControllerCore"]
+
+LOGGER = logging.getLogger(__name__)
+
+#: The slot in force before any schedule was loaded.
+NO_SCHEDULE: Final = ActiveSlot(
+    key="none",
+    slot_id=None,
+    mode=Mode.STANDBY,
+    power_w=None,
+    max_w=None,
+    target_offset_w=None,
+    start=None,
+    end=None,
+)
+
+#: Event kinds the core (or its regulator) produces; ``handle`` ignores them.
+OWN_EVENT_KINDS: Final[tuple[type[EventBase], ...]] = (StateChanged, CommandIssued, SlotChanged, LagEstimated)
+
+_TRIGGER_FOR: Final[dict[type[EventBase], str]] = {
+    MeterReading: "meter_reading",
+    BatteryReading: "battery_reading",
+    SourceStale: "source_stale",
+    SourceRecovered: "source_recovered",
+    DeviceFault: "device_fault",
+}
+_MODE_STATE: Final = {
+    Mode.CHARGE: State.CHARGING,
+    Mode.DISCHARGE: State.DISCHARGING,
+    Mode.NETZERO: State.NETZERO,
+    Mode.NETZERO_PLUS: State.NETZERO_PLUS,
+    Mode.STANDBY: State.STANDBY,
+}
+_CHARGE_MODES: Final = frozenset({Mode.CHARGE, Mode.NETZERO_PLUS})
+_DISCHARGE_MODES: Final = frozenset({Mode.DISCHARGE, Mode.NETZERO})
+_DECIDE_TRIGGERS: Final = frozenset({"meter_reading", "clock_tick"})
+_STANDBY: Final = Command.standby()
+
+
+class ControllerCore:
+    """The model object of the state machine: inputs in, recorded events (and commands) out."""
+
+    state: State  # set by transitions
+
+    def __init__(
+        self,
+        limits: LimitSettings,
+        regulator: Regulator,
+        *,
+        start_threshold_w: float = 0.0,
+        target_offset_w: float = 0.0,
+    ) -> None:
+        """``limits``: config limits; ``start_threshold_w``: smallest non-zero regulated set-point;
+        ``target_offset_w``: NetZero grid target when the slot gives none."""
+        self.limits = limits
+        self.regulator = regulator
+        self.start_threshold_w = start_threshold_w
+        self.target_offset_w = target_offset_w
+        self.inputs = Inputs(limits)
+        self.last_command: Command | None = None
+        self.slot: ActiveSlot = NO_SCHEDULE
+        self.state_reason = "initial state"
+        self._pending: list[EventBase] = []
+        self._slot_due: datetime | None = None
+        self._slot_dirty = True
+        self.machine = Machine(
+            model=self,
+            states=State,
+            transitions=TRANSITIONS,
+            initial=State.STANDBY,
+            auto_transitions=False,
+            send_event=True,
+        )
+
+    # -- public API ----------------------------------------------------------------------------------
+
+    def handle(self, event: EventBase) -> None:
+        """Feed one input event. Its time ``at`` is "now". The event itself is *not* added to pending."""
+        kind = type(event)
+        if kind in OWN_EVENT_KINDS:
+            return
+        applied = self.inputs.apply(event)
+        self.regulator.observe(event)
+        if kind is ScheduleLoaded:
+            if applied:
+                self._slot_dirty = True
+                self._evaluate_slot(event.at)
+            return
+        trigger = _TRIGGER_FOR.get(kind)
+        if trigger is not None:
+            self._step(trigger, event.at, event)
+
+    def tick(self, now: datetime) -> None:
+        """The periodic tick: slot boundaries, staleness, and a regulator decision in NetZero modes."""
+        if self._slot_dirty or (self._slot_due is not None and now >= self._slot_due):
+            self._evaluate_slot(now)
+        self._step("clock_tick", now, None)
+
+    def take_pending(self) -> list[EventBase]:
+        """The events recorded since the last call, oldest first (and forget them)."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    def effective_limits(self) -> PowerLimits:
+        """min(config, the device's live limits, the slot's ``max_w``); 0 means that direction is blocked."""
+        charge = self.limits.max_charge_w
+        discharge = self.limits.max_discharge_w
+        battery = self.inputs.battery
+        if battery is not None:
+            if battery.max_charge_w is not None:
+                charge = min(charge, battery.max_charge_w)
+            if battery.max_discharge_w is not None:
+                discharge = min(discharge, battery.max_discharge_w)
+        cap = self.slot.max_w
+        if cap is not None:
+            charge = min(charge, cap)
+            discharge = min(discharge, cap)
+        return PowerLimits(max_discharge_w=discharge, max_charge_w=charge)
+
+    def desired_state(self, now: datetime) -> tuple[State, str]:
+        """The state the inputs ask for at ``now``, with a human-readable reason."""
+        inputs = self.inputs
+        limits = self.limits
+        battery = inputs.battery
+        if inputs.faults:
+            details = "; ".join(f"{source}: {detail}" for source, detail in sorted(inputs.faults.items()))
+            return State.SAFETY_LIMIT, f"device fault ({details})"
+        if inputs.temperature_latched:
+            temperature = battery.temperature_c if battery is not None else None
+            return State.SAFETY_LIMIT, (
+                f"temperature {temperature} °C: above {limits.max_temperature_c} °C, "
+                f"needs {limits.max_temperature_c - limits.temperature_hysteresis_c} °C or less"
+            )
+        if battery is None:
+            return State.STANDBY, "no battery data yet"
+        if not inputs.battery_fresh(now):
+            return State.STANDBY, self._stale_reason(
+                "battery", inputs.battery_age_s(now), limits.battery_stale_s
+            )
+        slot = self.slot
+        mode = slot.mode
+        if mode in _CHARGE_MODES and inputs.soc_high_latched:
+            return State.SAFETY_LIMIT, (
+                f"slot {slot.label} asks {mode} but charging is blocked: SoC {battery.soc_pct} % "
+                f"(max {limits.max_soc_pct} %, resume at "
+                f"{limits.max_soc_pct - limits.soc_hysteresis_pct} %), "
+                f"socLimit {battery.soc_limit}"
+            )
+        if mode in _DISCHARGE_MODES and inputs.soc_low_latched:
+            return State.SAFETY_LIMIT, (
+                f"slot {slot.label} asks {mode} but discharging is blocked: SoC {battery.soc_pct} % "
+                f"(min {limits.min_soc_pct} %, resume at "
+                f"{limits.min_soc_pct + limits.soc_hysteresis_pct} %), "
+                f"socLimit {battery.soc_limit}"
+            )
+        if mode is Mode.NETZERO or mode is Mode.NETZERO_PLUS:
+            if inputs.meter is None:
+                return State.STANDBY, f"slot {slot.label} asks {mode} but there is no meter data yet"
+            if not inputs.meter_fresh(now):
+                return State.STANDBY, self._stale_reason(
+                    "meter", inputs.meter_age_s(now), limits.meter_stale_s
+                )
+        return _MODE_STATE[mode], f"slot {slot.label} asks {mode}"
+
+    def restore(self, events: Iterable[EventBase]) -> Projection:
+        """Rebuild from a log (oldest first) without re-triggering: fold, warm the regulator, set the state.
+
+        The regulator sees the same ``observe`` / ``reset`` sequence it saw live (memory it changes inside
+        ``decide`` is not replayed). Nothing is added to pending.
+        """
+        events = list(events)
+        projection = project(events, self.limits)
+        for event in events:
+            if isinstance(event, CommandIssued):
+                self.regulator.observe(event)
+            elif isinstance(event, StateChanged):
+                if State(event.to_state) in REGULATED:
+                    self.regulator.reset()
+            elif not isinstance(event, OWN_EVENT_KINDS):
+                self.regulator.observe(event)
+        self.inputs = projection.inputs
+        self.last_command = projection.last_command
+        self.slot = projection.slot or NO_SCHEDULE
+        self.state_reason = projection.state_reason
+        self._slot_dirty = True
+        self._slot_due = None
+        self.machine.set_state(projection.state, model=self)
+        return projection
+
+    # -- guards and callbacks (pure: they only read event data and record) ----------------------------
+
+    def wants_safety_limit(self, event: EventData) -> bool:
+        return event.kwargs["desired"] is State.SAFETY_LIMIT
+
+    def wants_standby(self, event: EventData) -> bool:
+        return event.kwargs["desired"] is State.STANDBY
+
+    def wants_charging(self, event: EventData) -> bool:
+        return event.kwargs["desired"] is State.CHARGING
+
+    def wants_discharging(self, event: EventData) -> bool:
+        return event.kwargs["desired"] is State.DISCHARGING
+
+    def wants_netzero(self, event: EventData) -> bool:
+        return event.kwargs["desired"] is State.NETZERO
+
+    def wants_netzero_plus(self, event: EventData) -> bool:
+        return event.kwargs["desired"] is State.NETZERO_PLUS
+
+    def record_state_changed(self, event: EventData) -> None:
+        kwargs = event.kwargs
+        self.state_reason = kwargs["reason"]
+        self._pending.append(
+            StateChanged(
+                at=kwargs["now"],
+                from_state=kwargs["from_state"].value,
+                to_state=self.state.value,
+                trigger=event.event.name if event.event is not None else "",
+                reason=kwargs["reason"],
+            )
+        )
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _stale_reason(source: str, age_s: float | None, limit_s: float) -> str:
+        if age_s is None:
+            return f"{source} data missing"
+        return f"{source} data stale (age {age_s:.1f} s, limit {limit_s:g} s)"
+
+    def _step(self, trigger: str, now: datetime, event: EventBase | None) -> None:
+        desired, reason = self.desired_state(now)
+        entered = False
+        if desired is not self.state:
+            fired = self.machine.events[trigger].trigger(
+                self, now=now, desired=desired, reason=reason, from_state=self.state, source_event=event
+            )
+            if not fired:  # pragma: no cover - the table has a route from every state to every state
+                raise RuntimeError(f"no transition {self.state} -> {desired} on {trigger}")
+            entered = True
+            if desired in REGULATED:
+                self.regulator.reset()
+        self._update_command(trigger, now, entered, reason)
+
+    def _evaluate_slot(self, now: datetime) -> None:
+        self._slot_dirty = False
+        schedule = self.inputs.schedule
+        if schedule is None:
+            self._slot_due = None
+            return
+        slot = schedule.slot_at(now)
+        self._slot_due = schedule.next_change_after(now)
+        if slot.same_action(self.slot):
+            self.slot = slot
+            return
+        self.slot = slot
+        self._pending.append(
+            SlotChanged(
+                at=now,
+                mode=slot.mode.value,
+                power_w=slot.power_w,
+                max_w=slot.max_w,
+                target_offset_w=slot.target_offset_w,
+                slot_id=slot.label,
+                ends_at=self._slot_due,
+            )
+        )
+        self._step("slot_ended" if slot.key == "default" else "slot_started", now, None)
+
+    def _update_command(self, trigger: str, now: datetime, entered: bool, reason: str) -> None:
+        state = self.state
+        last = self.last_command
+        if state is State.STANDBY or state is State.SAFETY_LIMIT:
+            if last != _STANDBY:
+                self._issue(_STANDBY, now, trigger, f"{state}: {reason}")
+            return
+        limits = self.effective_limits()
+        if state is State.CHARGING or state is State.DISCHARGING:
+            charging = state is State.CHARGING
+            cap = limits.max_charge_w if charging else limits.max_discharge_w
+            power = min(self.slot.power_w or 0, cap)
+            kind = CommandKind.CHARGE if charging else CommandKind.DISCHARGE
+            if power <= 0:
+                command = _STANDBY
+            elif last is not None and last.kind is kind and last.power_w == power:
+                return
+            else:
+                command = Command(kind=kind, power_w=power)
+            if command != last:
+                verb = "charge" if charging else "discharge"
+                self._issue(
+                    command,
+                    now,
+                    trigger,
+                    f"slot {self.slot.label}: {verb} {self.slot.power_w} W (limit {cap} W)",
+                )
+            return
+        self._regulate(state, trigger, now, entered, limits)
+
+    def _regulate(
+        self, state: State, trigger: str, now: datetime, entered: bool, limits: PowerLimits
+    ) -> None:
+        mode = RegulationMode.NETZERO if state is State.NETZERO else RegulationMode.NETZERO_PLUS
+        if entered or trigger in _DECIDE_TRIGGERS:
+            offset = self.slot.target_offset_w
+            decision = self.regulator.decide(
+                now, mode, limits, self.target_offset_w if offset is None else offset
+            )
+            if decision is not None:
+                self._pending.extend(decision.events)
+                if decision.write or entered:
+                    command = self._clamp(decision.battery_w, state, limits)
+                    if command != self.last_command:
+                        self._issue(
+                            command,
+                            now,
+                            trigger,
+                            f"{mode} regulator: {decision.battery_w:+.0f} W",
+                            decision.inputs,
+                        )
+                    return
+            elif entered:
+                if self.last_command != _STANDBY:
+                    self._issue(_STANDBY, now, trigger, f"{mode}: regulator has no data yet")
+                return
+        last = self.last_command
+        if last is not None and not self._within(last, state, limits):
+            self._issue(
+                self._clamp(last.battery_w, state, limits),
+                now,
+                trigger,
+                f"{mode}: limits changed, set-point clamped",
+            )
+
+    def _clamp(self, battery_w: float, state: State, limits: PowerLimits) -> Command:
+        if state is State.NETZERO:
+            watts = min(max(battery_w, 0.0), float(limits.max_discharge_w))
+        else:
+            watts = max(min(battery_w, 0.0), -float(limits.max_charge_w))
+        if abs(watts) < self.start_threshold_w:
+            watts = 0.0
+        return Command.from_battery_w(watts)
+
+    @staticmethod
+    def _within(command: Command, state: State, limits: PowerLimits) -> bool:
+        if command.kind is CommandKind.STANDBY:
+            return True
+        if state is State.NETZERO:
+            return command.kind is CommandKind.DISCHARGE and command.power_w <= limits.max_discharge_w
+        return command.kind is CommandKind.CHARGE and command.power_w <= limits.max_charge_w
+
+    def _issue(
+        self,
+        command: Command,
+        now: datetime,
+        trigger: str,
+        reason: str,
+        extra: Mapping[str, Scalar] | None = None,
+    ) -> None:
+        inputs = self.audit_inputs(now, trigger)
+        if extra:
+            inputs.update(extra)
+        issued = CommandIssued(at=now, command=command, state=self.state.value, reason=reason, inputs=inputs)
+        self._pending.append(issued)
+        self.last_command = command
+        self.regulator.observe(issued)
+
+    def audit_inputs(self, now: datetime, trigger: str) -> dict[str, Scalar]:
+        """The inputs a command is decided on, as flat scalars for the audit trail."""
+        inputs = self.inputs
+        battery = inputs.battery
+        meter = inputs.meter
+        limits = self.effective_limits()
+        slot = self.slot
+        meter_age = inputs.meter_age_s(now)
+        battery_age = inputs.battery_age_s(now)
+        return {
+            "trigger": trigger,
+            "soc_pct": battery.soc_pct if battery is not None else None,
+            "soc_limit": battery.soc_limit if battery is not None else None,
+            "battery_w": battery.battery_w if battery is not None else None,
+            "temperature_c": battery.temperature_c if battery is not None else None,
+            "battery_age_s": round(battery_age, 3) if battery_age is not None else None,
+            "meter_w": meter.grid_w if meter is not None else None,
+            "meter_age_s": round(meter_age, 3) if meter_age is not None else None,
+            "slot": slot.label,
+            "slot_mode": slot.mode.value,
+            "slot_power_w": slot.power_w,
+            "slot_max_w": slot.max_w,
+            "max_charge_w": limits.max_charge_w,
+            "max_discharge_w": limits.max_discharge_w,
+            "min_soc_pct": self.limits.min_soc_pct,
+            "max_soc_pct": self.limits.max_soc_pct,
+        }
