@@ -1,0 +1,104 @@
+"""The FastAPI application factory.
+
+``create_app(config)`` builds an app bound to one database; nothing is created at import time. The
+daemon's tests and the demo run it in-process (see :mod:`storage.server.testing`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from controller import __version__
+from controller.clock import Clock, SystemClock
+from storage.database import create_db_engine
+from storage.migrate import upgrade
+from storage.server.config import ServerConfig
+from storage.server.context import ServerContext
+from storage.server.errors import InvalidSchedule, RateLimited, ServerError, Unauthorized
+from storage.server.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from storage.server.schedule_model import error_items
+
+__all__ = ["create_app"]
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _error_reply(request: Request, err: ServerError) -> Response:
+    body: dict[str, Any] = {"detail": err.detail}
+    headers: dict[str, str] = {}
+    if isinstance(err, InvalidSchedule):
+        body["errors"] = err.errors
+    if isinstance(err, RateLimited):
+        headers["Retry-After"] = str(max(1, round(err.retry_after_s + 0.5)))
+    if isinstance(err, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="zsm"'
+    return JSONResponse(body, status_code=err.status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def server_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ServerError)
+        return _error_reply(request, exc)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        items = error_items(exc.errors())
+        return JSONResponse({"detail": "invalid request", "errors": items}, status_code=422)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        LOGGER.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+    app.add_exception_handler(ServerError, server_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def create_app(
+    config: ServerConfig | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+) -> FastAPI:
+    """A ready app for ``config`` (migrating the database first when ``config.migrate``)."""
+    from storage.server.routes import api, health, pages
+
+    config = config or ServerConfig()
+    engine = engine or create_db_engine(config.database_url)
+    if config.migrate:
+        upgrade(engine)
+    context = ServerContext(engine=engine, config=config, clock=clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="zsm server",
+        version=__version__,
+        description="Schedules, event ingest, status, telemetry and audit for zsm battery controllers.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.zsm = context
+    _install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    pages.mount_static(app)
+    app.add_middleware(BodyLimitMiddleware, limit=config.max_body_bytes, ingest_limit=config.max_ingest_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""HTTP routes: the JSON API, health checks and the web page."""

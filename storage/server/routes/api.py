@@ -1,0 +1,205 @@
+"""The JSON API under ``/api/v1`` (thin: parse, check access, call a service, shape the reply)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from storage.server.auth import Access, SiteAccess, context_of, require_controller, require_editor
+from storage.server.errors import RateLimited, ServerError, TooLarge
+from storage.server.schedule_model import schedule_json_schema, validate_schedule
+from storage.server.schemas import (
+    AuditOut,
+    ErrorOut,
+    IngestBatch,
+    IngestOut,
+    ScheduleVersionOut,
+    ScheduleVersionsOut,
+    StatusIn,
+    TelemetryOut,
+)
+from storage.server.services import schedules
+from storage.server.services.audit import audit_at
+from storage.server.services.ingest import IngestEvent, ingest_events
+from storage.server.services.status import device_limits, read_status, store_status
+from storage.server.services.telemetry import query_telemetry
+
+__all__ = ["router"]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 429)
+}
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+MAX_RANGE = timedelta(days=400)
+ScheduleBody = Annotated[dict[str, Any], Body(description="A schedule (see /api/v1/schedule.schema.json)")]
+
+
+@router.get("/schedule.schema.json", tags=["schedule"], summary="JSON Schema of a schedule")
+def get_schedule_schema() -> JSONResponse:
+    return JSONResponse(schedule_json_schema(), media_type="application/schema+json")
+
+
+def _schedule_reply(doc: schedules.ScheduleDoc) -> JSONResponse:
+    return JSONResponse(doc.body, headers={"ETag": doc.etag, "X-Schedule-Version": str(doc.version)})
+
+
+@router.get(
+    "/sites/{site}/schedule",
+    tags=["schedule"],
+    summary="The current schedule (ETag header; version 0 is the default before the first save)",
+    responses={200: {"content": {"application/json": {}}}, 304: {"description": "Not modified"}},
+)
+def get_schedule(
+    request: Request, access: SiteAccess, if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    doc = schedules.current_schedule(context_of(request).engine, access.site)
+    if if_none_match and doc.etag in [part.strip() for part in if_none_match.split(",")]:
+        return Response(status_code=304, headers={"ETag": doc.etag, "X-Schedule-Version": str(doc.version)})
+    return _schedule_reply(doc)
+
+
+@router.put(
+    "/sites/{site}/schedule",
+    tags=["schedule"],
+    summary="Replace the schedule (If-Match with the ETag you edited; 412 when stale, 422 when invalid)",
+    responses={412: {"model": ErrorOut}, 428: {"model": ErrorOut}},
+)
+def put_schedule(
+    request: Request,
+    body: ScheduleBody,
+    access: Annotated[Access, Depends(require_editor)],
+    if_match: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    context = context_of(request)
+    normalised = validate_schedule(body, device_limits(context.engine, access.site))
+    doc = schedules.put_schedule(
+        context.engine, access.site, normalised, if_match, access.author, context.clock.now()
+    )
+    return _schedule_reply(doc)
+
+
+@router.get("/sites/{site}/schedule/versions", tags=["schedule"], summary="Every stored schedule version")
+def list_schedule_versions(request: Request, access: SiteAccess) -> ScheduleVersionsOut:
+    docs = schedules.list_versions(context_of(request).engine, access.site)
+    return ScheduleVersionsOut(
+        site=access.site.name,
+        versions=[
+            ScheduleVersionOut(version=d.version, etag=d.etag, author=d.author, created_at=d.created_at)
+            for d in docs
+        ],
+    )
+
+
+@router.get("/sites/{site}/schedule/versions/{n}", tags=["schedule"], summary="One stored schedule version")
+def get_schedule_version(
+    request: Request, access: SiteAccess, n: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> ScheduleVersionOut:
+    doc = schedules.get_version(context_of(request).engine, access.site, n)
+    return ScheduleVersionOut(
+        version=doc.version, etag=doc.etag, author=doc.author, created_at=doc.created_at, schedule=doc.body
+    )
+
+
+@router.post(
+    "/sites/{site}/events",
+    tags=["ingest"],
+    summary="Store a batch of the daemon's events (idempotent by seq)",
+)
+def post_events(
+    request: Request, batch: IngestBatch, access: Annotated[Access, Depends(require_controller)]
+) -> IngestOut:
+    context = context_of(request)
+    if len(batch.events) > context.config.max_ingest_events:
+        raise TooLarge(f"too many events in one batch (limit {context.config.max_ingest_events})")
+    wait = context.ingest_limiter.take(f"site:{access.site.id}")
+    if wait > 0:
+        raise RateLimited("ingest rate limit reached; retry later", wait)
+    events = [
+        IngestEvent(e.seq, e.at, e.kind, e.payload, e.schema_version, e.software_version)
+        for e in batch.events
+    ]
+    result = ingest_events(context.engine, access.site, events)
+    return IngestOut(stored=result.stored, highest_contiguous_seq=result.highest_contiguous_seq)
+
+
+@router.post("/sites/{site}/status", tags=["status"], summary="The daemon's heartbeat and state")
+def post_status(
+    request: Request, status: StatusIn, access: Annotated[Access, Depends(require_controller)]
+) -> dict[str, Any]:
+    context = context_of(request)
+    now = context.clock.now()
+    store_status(context.engine, access.site, status.model_dump(mode="json"), status.heartbeat_at, now)
+    return read_status(context.engine, access.site, now, context.config.heartbeat_stale_s)
+
+
+@router.get("/sites/{site}/status", tags=["status"], summary="Last status, heartbeat age and staleness")
+def get_status(request: Request, access: SiteAccess) -> dict[str, Any]:
+    context = context_of(request)
+    return read_status(context.engine, access.site, context.clock.now(), context.config.heartbeat_stale_s)
+
+
+def _range(request: Request, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    for value in (start, end):
+        if value is not None and value.tzinfo is None:
+            raise ServerError("start and end need a UTC offset, e.g. 2026-11-24T00:00:00Z")
+    end = end or context_of(request).clock.now()
+    start = start or end - timedelta(days=1)
+    if start >= end:
+        raise ServerError("start must be before end")
+    if end - start > MAX_RANGE:
+        raise ServerError(f"the range is limited to {MAX_RANGE.days} days")
+    return start, end
+
+
+@router.get(
+    "/sites/{site}/telemetry", tags=["telemetry"], summary="Downsampled grid, battery, SoC, set-point"
+)
+def get_telemetry(
+    request: Request,
+    access: SiteAccess,
+    start: Annotated[datetime | None, Query(description="Range start (ISO 8601 with offset)")] = None,
+    end: Annotated[datetime | None, Query(description="Range end, exclusive (default now)")] = None,
+    points: Annotated[int, Query(ge=1, le=5000, description="Number of buckets")] = 500,
+) -> TelemetryOut:
+    context = context_of(request)
+    start, end = _range(request, start, end)
+    points = min(points, context.config.telemetry_max_points)
+    data = query_telemetry(context.engine, access.site, start, end, points)
+    return TelemetryOut.model_validate(
+        {
+            "site": access.site.name,
+            "start": data.start,
+            "end": data.end,
+            "points": points,
+            "bucket_s": data.bucket_s,
+            "source": data.source,
+            "t": data.t,
+            "slots": data.slots,
+            **data.series,
+        }
+    )
+
+
+@router.get("/sites/{site}/audit", tags=["audit"], summary="The command in force at a moment, and why")
+def get_audit(
+    request: Request,
+    access: SiteAccess,
+    at: Annotated[datetime, Query(description="The moment (ISO 8601 with offset)")],
+) -> AuditOut:
+    if at.tzinfo is None:
+        raise ServerError("at needs a UTC offset, e.g. 2026-11-24T18:03:00Z")
+    audit = audit_at(context_of(request).engine, access.site, at)
+    return AuditOut.model_validate(
+        {
+            "site": access.site.name,
+            "at": audit.at,
+            "command": audit.command,
+            "in_force_until": audit.in_force_until,
+            "result": audit.result,
+            "events": audit.events,
+            "explanation": audit.explanation,
+        }
+    )

@@ -1,0 +1,153 @@
+"""Pydantic models of the API's request and reply bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AuditEventOut",
+    "AuditOut",
+    "ErrorItem",
+    "ErrorOut",
+    "IngestBatch",
+    "IngestEventIn",
+    "IngestOut",
+    "ScheduleVersionOut",
+    "ScheduleVersionsOut",
+    "SeriesOut",
+    "SlotSpanOut",
+    "StatusIn",
+    "TelemetryOut",
+]
+
+
+class ErrorItem(BaseModel):
+    """One validation problem: where (slot and field) and what."""
+
+    loc: list[str | int]
+    slot: str | None = Field(description="The slot, e.g. 'recurring[3]', or null for schedule-wide problems")
+    field: str | None = Field(description="The field within the slot (or schedule), e.g. 'power_w'")
+    msg: str
+
+
+class ErrorOut(BaseModel):
+    """Every error reply: a message, and for 422 the list of problems."""
+
+    detail: str
+    errors: list[ErrorItem] | None = None
+
+
+class IngestEventIn(BaseModel):
+    """One event of the daemon's log as it forwards it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int = Field(ge=1, le=2**62, description="The daemon's log sequence number (unique per site)")
+    at: AwareDatetime = Field(description="When the event happened (with offset)")
+    kind: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    payload: dict[str, Any] = Field(
+        default_factory=dict, description="The event's fields besides kind and at"
+    )
+    schema_version: int = Field(default=1, ge=1, le=32767)
+    software_version: str = Field(default="unknown", max_length=32)
+
+
+class IngestBatch(BaseModel):
+    """A batch of events, in any order (re-sending is harmless)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[IngestEventIn]
+
+
+class IngestOut(BaseModel):
+    """``stored``: events that were new; ``highest_contiguous_seq``: every seq up to it is stored."""
+
+    stored: int
+    highest_contiguous_seq: int
+
+
+class StatusIn(BaseModel):
+    """The daemon's heartbeat (extra fields such as soc_pct, grid_w, battery_w, slot are kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    state: str = Field(max_length=64)
+    last_command: dict[str, Any] | str | None = None
+    last_command_at: AwareDatetime | None = None
+    software_version: str = Field(default="unknown", max_length=32)
+    heartbeat_at: AwareDatetime
+
+
+class ScheduleVersionOut(BaseModel):
+    """A stored schedule version (``schedule`` only when one version is asked for)."""
+
+    version: int
+    etag: str
+    author: str | None
+    created_at: datetime | None
+    schedule: dict[str, Any] | None = None
+
+
+class ScheduleVersionsOut(BaseModel):
+    """Every stored version, newest first."""
+
+    site: str
+    versions: list[ScheduleVersionOut]
+
+
+class SeriesOut(BaseModel):
+    """min / max / mean per bucket (null where the bucket has no data)."""
+
+    min: list[float | None]
+    max: list[float | None]
+    mean: list[float | None]
+
+
+class SlotSpanOut(BaseModel):
+    """A schedule slot that was in force over [start, end)."""
+
+    start: datetime
+    end: datetime
+    mode: str
+
+
+class TelemetryOut(BaseModel):
+    """Bucketed telemetry: ``t`` are bucket starts."""
+
+    site: str
+    start: datetime
+    end: datetime
+    points: int
+    bucket_s: float
+    source: str = Field(description="samples, or the rollup level the buckets were built from")
+    t: list[datetime]
+    grid_w: SeriesOut
+    battery_w: SeriesOut
+    soc_pct: SeriesOut
+    setpoint_w: SeriesOut
+    slots: list[SlotSpanOut]
+
+
+class AuditEventOut(BaseModel):
+    """An event as stored."""
+
+    seq: int
+    at: datetime
+    kind: str
+    payload: dict[str, Any]
+
+
+class AuditOut(BaseModel):
+    """The command in force at ``at`` and why."""
+
+    site: str
+    at: datetime
+    command: dict[str, Any] | None
+    in_force_until: datetime | None
+    result: AuditEventOut | None
+    events: list[AuditEventOut]
+    explanation: str

@@ -1,0 +1,1 @@
+"""Services of the web server: plain functions over an Engine, no HTTP."""
