@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -117,7 +117,7 @@ class HomeWizardV2Measurement(BaseModel):
             return None
         if local.tzinfo is None:
             local = local.replace(tzinfo=zone)
-        return local.astimezone(ZoneInfo("UTC"))
+        return local.astimezone(UTC)
 
     def to_reading(self, at: datetime, zone: ZoneInfo) -> MeterReading:
         phases = [p for p in (self.power_l1_w, self.power_l2_w, self.power_l3_w) if p is not None]

@@ -36,9 +36,10 @@ class BatteryPort(Protocol):
 
 @dataclass(frozen=True)
 class MeterSample:
-    """What the meter shows: ``at`` is the moment the values describe (meter lag already applied).
+    """One meter sample as the meter shows it (lag already applied by the plant).
 
-    ``phases_w`` are signed per-phase powers (+ import); ``grid_w`` is their sum.
+    ``at`` is the meter's own time stamp for it (true time, before any clock offset); ``phases_w`` are
+    signed per-phase powers (+ import), ``grid_w`` is their sum; energy counters in kWh.
     """
 
     at: datetime
@@ -55,5 +56,9 @@ class MeterPort(Protocol):
     """The P1 meter behind a simulated HomeWizard / DSMR device."""
 
     def reading_at(self, now: datetime) -> MeterSample | None:
-        """The sample the meter shows at ``now`` (``None`` before its first measurement)."""
+        """The newest sample the meter shows at ``now`` (``None`` before its first measurement)."""
+        ...
+
+    def samples_since(self, now: datetime, after: datetime | None) -> list[MeterSample]:
+        """Every sample sent in ``(after, now]``, oldest first (a telegram stream emits each one)."""
         ...

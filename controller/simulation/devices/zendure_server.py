@@ -272,7 +272,7 @@ class ZendureServer:
         s = self.settings
         ac = round(state.ac_w)
         pack = round(state.pack_w)
-        soc = max(0, min(100, int(state.soc_pct)))
+        soc = max(0, min(100, round(state.soc_pct)))
         soc_limit = self.soc_limit(state.soc_pct)
         if self.faults.soc_limit_misreport:
             soc_limit = (soc_limit + 1) % 3
