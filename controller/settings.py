@@ -125,13 +125,17 @@ class RegulationSettings(_Section):
     start_threshold_w: float = Field(default=50.0, ge=0, description="Smallest non-zero set-point")
     target_offset_w: float = Field(default=0.0, description="Aim for this grid import instead of 0 W")
     write_burst: int = Field(
-        default=3,
+        default=10,
         ge=1,
-        le=60,
+        le=120,
         description="Limit writes that may follow each other quickly after a calm period",
     )
     min_write_gap_s: float = Field(
         default=2.0, ge=0, description="Hard minimum seconds between two limit writes"
+    )
+    spike_filter: bool = Field(
+        default=True,
+        description="Act on the median of the last three load estimates (ignore one-telegram spikes)",
     )
     lag_initial_s: float = Field(
         default=10.0,

@@ -15,7 +15,15 @@ from typing import Protocol
 
 from controller.domain.events import EventBase
 
-__all__ = ["PowerLimits", "RegulationMode", "Regulator", "RegulatorDecision", "Scalar"]
+__all__ = [
+    "PowerLimits",
+    "RegulationMode",
+    "Regulator",
+    "RegulatorDecision",
+    "Scalar",
+    "apply_start_threshold",
+    "clamp_to_mode",
+]
 
 Scalar = float | int | str | bool | None
 
@@ -61,3 +69,21 @@ class Regulator(Protocol):
     def reset(self) -> None:
         """Forget the control memory (not the learned lag) when a regulated mode is (re)entered."""
         ...
+
+
+def clamp_to_mode(battery_w: float, mode: RegulationMode, limits: PowerLimits) -> float:
+    """Clamp a signed set-point to what ``mode`` allows: NetZero discharges only, NetZero+ charges only."""
+    if mode is RegulationMode.NETZERO:
+        return min(max(battery_w, 0.0), float(limits.max_discharge_w))
+    return max(min(battery_w, 0.0), -float(limits.max_charge_w))
+
+
+def apply_start_threshold(battery_w: float, threshold_w: float) -> float:
+    """Respect a battery that gives no output below ``threshold_w``: 0 or at least the threshold, whichever
+    lies closer to the wish (below half the threshold, 0)."""
+    magnitude = abs(battery_w)
+    if magnitude >= threshold_w or magnitude == 0.0:
+        return battery_w
+    if magnitude < threshold_w / 2:
+        return 0.0
+    return threshold_w if battery_w > 0 else -threshold_w

@@ -428,6 +428,12 @@ class BatteryPlant:
             w = 0.0
         return w
 
+    def _move(self, out: float, target: float, seconds: float) -> float:
+        max_move = self.params.ramp_w_per_s * max(0.0, seconds)
+        if target > out:
+            return min(target, out + max_move)
+        return max(target, out - max_move)
+
     def step(self, now: float) -> float:
         """Advance to ``now``: integrate energy over the elapsed interval, then set and return the output."""
         p = self.params
@@ -450,19 +456,22 @@ class BatteryPlant:
                 self._energy_wh = max(self._energy_wh, min(self._lo_wh, before))
             else:
                 self._energy_wh = min(self._energy_wh, max(self._hi_wh, before))
+        cursor = self._t
         self._t = now
-        pending = self._pending
-        while pending and pending[0][0] <= now + 1e-9:
-            self._effective_setpoint = pending.pop(0)[1]
-        target = self._target()
         out = self._output
         if (out > 0 and self.live_max_discharge_w == 0.0) or (out < 0 and self.live_max_charge_w == 0.0):
             out = 0.0  # SoC cut-off: stops at once
-        max_move = p.ramp_w_per_s * dt
-        if target > out:
-            out = min(target, out + max_move)
-        elif target < out:
-            out = max(target, out - max_move)
+        # The output moves toward the target in force at each moment; a command changes the target when it
+        # acts (after the dead time), it does not restart the motion.
+        pending = self._pending
+        while pending and pending[0][0] <= now + 1e-9:
+            effective_at, setpoint = pending.pop(0)
+            if effective_at > cursor:
+                out = self._move(out, self._target(), effective_at - cursor)
+                cursor = effective_at
+            self._effective_setpoint = setpoint
+        target = self._target()
+        out = self._move(out, target, now - cursor)
         if out != target and abs(out) < p.start_threshold_w:
             # No output below the start threshold: a starting battery kicks in at the threshold, a stopping
             # one drops out below it.

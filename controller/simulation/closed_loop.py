@@ -1,0 +1,271 @@
+"""Closed-loop simulation in virtual time: plant → readings → controller → commands → plant.
+
+Each simulated second ``k`` (time ``start + k s``):
+
+1. the battery steps to ``k`` (commands issued before take effect after the dead time);
+2. the true grid ``load − pv − battery`` is recorded into the meter;
+3. due meter telegrams become :class:`MeterReading` events, every ``battery_read_interval_s`` a
+   :class:`BatteryReading` (with the live limits and ``socLimit``);
+4. the controller handles them and ticks; the commands it issues go to the battery at ``k``;
+5. the row of the time series is recorded.
+
+Two engines drive the regulator: ``machine`` runs the real :class:`controller.domain.machine.ControllerCore`
+(states, schedule, safety) with the regulator inside; ``direct`` calls the regulator itself with the same
+limits rule (a fast stand-in used before the machine existed and for regulator-only studies).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from controller.domain.baselines import LaggedOracleRegulator, NaiveRegulator, OracleRegulator
+from controller.domain.commands import Command
+from controller.domain.events import BatteryReading, CommandIssued, EventBase, MeterReading
+from controller.domain.regulation import PowerLimits, RegulationMode, Regulator
+from controller.domain.regulator import ZsmRegulator
+from controller.settings import LimitSettings, RegulationSettings
+from controller.simulation.metrics import Metrics, OracleBattery, compute_metrics
+from controller.simulation.plant import BatteryParams, BatteryPlant, Household, MeterParams, MeterPlant
+from controller.simulation.timeseries import SimSeries
+
+__all__ = [
+    "CONTROLLERS",
+    "ControllerName",
+    "Scenario",
+    "SimResult",
+    "build_regulator",
+    "run_closed_loop",
+]
+
+LOGGER = logging.getLogger(__name__)
+
+ControllerName = Literal["zsm", "naive", "oracle", "lagged-oracle"]
+CONTROLLERS: tuple[ControllerName, ...] = ("naive", "oracle", "lagged-oracle", "zsm")
+EventSink = Callable[[list[EventBase]], None]
+
+_STATE_NAMES = {RegulationMode.NETZERO: "NetZero", RegulationMode.NETZERO_PLUS: "NetZeroPlus"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything that defines one simulated run except the controller."""
+
+    household: Household
+    battery: BatteryParams = field(default_factory=BatteryParams)
+    meter: MeterParams = field(default_factory=MeterParams)
+    mode: RegulationMode = RegulationMode.NETZERO
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    battery_read_interval_s: int = 5
+    start: datetime = datetime(2026, 6, 1, tzinfo=UTC)
+    duration_s: int | None = None
+    target_offset_w: float = 0.0
+    schedule: dict[str, object] | None = None
+
+    @property
+    def seconds(self) -> int:
+        total = self.household.duration_s
+        return min(total, self.duration_s) if self.duration_s is not None else total
+
+    def limits_for(self, battery: BatteryPlant) -> PowerLimits:
+        """Effective limits: config ∧ live device limits, 0 at the controller's SoC limits."""
+        soc = battery.soc_pct
+        lim = self.limits
+        discharge = (
+            0 if soc <= lim.min_soc_pct else int(min(lim.max_discharge_w, battery.live_max_discharge_w))
+        )
+        charge = 0 if soc >= lim.max_soc_pct else int(min(lim.max_charge_w, battery.live_max_charge_w))
+        return PowerLimits(max_discharge_w=discharge, max_charge_w=charge)
+
+    def oracle_battery(self) -> OracleBattery:
+        b = self.battery
+        return OracleBattery(
+            capacity_wh=b.capacity_wh,
+            initial_soc_pct=b.initial_soc_pct,
+            min_soc_pct=max(b.min_soc_pct, self.limits.min_soc_pct),
+            max_soc_pct=min(b.max_soc_pct, self.limits.max_soc_pct),
+            max_discharge_w=min(b.max_discharge_w, self.limits.max_discharge_w),
+            max_charge_w=min(b.max_charge_w, self.limits.max_charge_w),
+        )
+
+
+@dataclass
+class SimResult:
+    """The outcome of one run."""
+
+    controller: str
+    series: SimSeries
+    metrics: Metrics
+    wall_s: float
+    engine: str
+    events_logged: int = 0
+    lag_estimates: list[tuple[float, float, float]] = field(default_factory=list)  # (t_s, lag_s, confidence)
+
+    @property
+    def sim_speed(self) -> float:
+        """Simulated seconds per wall-clock second."""
+        return len(self.series) / self.wall_s if self.wall_s > 0 else float("inf")
+
+
+def build_regulator(
+    name: ControllerName, scenario: Scenario, regulation: RegulationSettings | None = None
+) -> Regulator:
+    """A regulator by name; the oracles get the true net load from the scenario's household."""
+    start = scenario.start
+    house = scenario.household
+
+    def truth(at: datetime) -> float:
+        return house.net_at((at - start).total_seconds())
+
+    threshold = scenario.battery.start_threshold_w
+    if name == "zsm":
+        return ZsmRegulator(regulation or RegulationSettings())
+    if name == "naive":
+        return NaiveRegulator()
+    if name == "oracle":
+        return OracleRegulator(
+            truth, lookahead_s=scenario.battery.dead_time_s + 1.0, start_threshold_w=threshold
+        )
+    if name == "lagged-oracle":
+        meter = MeterPlant(scenario.meter)
+
+        def lag(at: datetime) -> float:
+            return meter.lag_at((at - start).total_seconds())
+
+        return LaggedOracleRegulator(truth, lag_s=lag, start_threshold_w=threshold)
+    raise ValueError(f"unknown controller {name!r}")
+
+
+def run_closed_loop(
+    scenario: Scenario,
+    regulator: Regulator,
+    *,
+    controller: str = "custom",
+    event_sink: EventSink | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SimResult:
+    """Run ``regulator`` against the scenario's plant (direct engine) and compute the metrics."""
+    wall0 = time.perf_counter()
+    series = SimSeries()
+    lag_estimates: list[tuple[float, float, float]] = []
+    logged = _run_direct(scenario, regulator, series, lag_estimates, event_sink, progress)
+    wall = time.perf_counter() - wall0
+    metrics = compute_metrics(series, oracle=scenario.oracle_battery())
+    return SimResult(
+        controller=controller,
+        series=series,
+        metrics=metrics,
+        wall_s=wall,
+        engine="direct",
+        events_logged=logged,
+        lag_estimates=lag_estimates,
+    )
+
+
+def _run_direct(
+    scenario: Scenario,
+    regulator: Regulator,
+    series: SimSeries,
+    lag_estimates: list[tuple[float, float, float]],
+    event_sink: EventSink | None,
+    progress: Callable[[int], None] | None,
+) -> int:
+    house = scenario.household
+    battery = BatteryPlant(scenario.battery)
+    meter = MeterPlant(scenario.meter)
+    mode = scenario.mode
+    state = _STATE_NAMES[mode]
+    mode_name = mode.value
+    start = scenario.start
+    read_every = max(1, int(scenario.battery_read_interval_s))
+    offset = scenario.target_offset_w
+    setpoint = 0.0
+    meter_w: float | None = None
+    logged = 0
+    pending: list[EventBase] = []
+    load_l, pv_l = house.load_w, house.pv_w
+    regulator.reset()
+    initial = CommandIssued(at=start, command=Command.standby(), state=state, reason="simulation start")
+    regulator.observe(initial)
+    if event_sink is not None:
+        pending.append(initial)
+    for k in range(scenario.seconds):
+        now = start + timedelta(seconds=k)
+        b = battery.step(k)
+        load = load_l[k]
+        pv = pv_l[k]
+        grid = round(load - pv - b, 1)
+        meter.record(k, grid)
+        for telegram in meter.poll(k):
+            reading = MeterReading(
+                at=start + timedelta(seconds=telegram.at_s),
+                grid_w=telegram.grid_w,
+                meter_time=start + timedelta(seconds=telegram.at_s),
+            )
+            regulator.observe(reading)
+            meter_w = telegram.grid_w
+            if event_sink is not None:
+                pending.append(reading)
+        if k % read_every == 0:
+            snap = battery.snapshot()
+            battery_reading = BatteryReading(
+                at=now,
+                soc_pct=min(100.0, max(0.0, snap.soc_pct)),
+                battery_w=snap.battery_w,
+                max_discharge_w=int(snap.live_max_discharge_w),
+                max_charge_w=int(snap.live_max_charge_w),
+                soc_limit=snap.soc_limit,
+                ac_mode=snap.ac_mode,
+            )
+            regulator.observe(battery_reading)
+            if event_sink is not None:
+                pending.append(battery_reading)
+        limits = scenario.limits_for(battery)
+        decision = regulator.decide(now, mode, limits, offset)
+        if decision is not None:
+            for event in decision.events:
+                lag = getattr(event, "lag_s", None)
+                if lag is not None:
+                    lag_estimates.append((float(k), float(lag), float(getattr(event, "confidence", 0.0))))
+            if event_sink is not None:
+                pending.extend(decision.events)
+            if decision.write and decision.battery_w != setpoint:
+                setpoint = decision.battery_w
+                issued = CommandIssued(
+                    at=now,
+                    command=Command.from_battery_w(setpoint),
+                    state=state,
+                    reason="regulate",
+                    inputs=decision.inputs,
+                )
+                regulator.observe(issued)
+                battery.command(setpoint, at=k)
+                series.commands.append((float(k), setpoint))
+                if event_sink is not None:
+                    pending.append(issued)
+        if event_sink is not None and len(pending) >= 512:
+            event_sink(pending)
+            logged += len(pending)
+            pending = []
+        series.t_s.append(float(k))
+        series.load_w.append(load)
+        series.pv_w.append(pv)
+        series.battery_w.append(b)
+        series.grid_w.append(grid)
+        series.meter_w.append(meter_w)
+        series.setpoint_w.append(setpoint)
+        series.soc_pct.append(round(battery.soc_pct, 3))
+        series.state.append(state)
+        series.mode.append(mode_name)
+        series.max_discharge_w.append(float(limits.max_discharge_w))
+        series.max_charge_w.append(float(limits.max_charge_w))
+        if progress is not None and k % 3600 == 3599:
+            progress(3600)
+    if event_sink is not None and pending:
+        event_sink(pending)
+        logged += len(pending)
+    return logged
