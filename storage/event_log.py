@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import BigInteger, Connection, Engine, Table, func, insert, select, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, Connection, Engine, Table, func, insert, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,7 +29,7 @@ from controller.domain.events import COMPACT, EventBase, event_kinds
 from controller.domain.upcasting import upcast
 from storage.database import create_db_engine, sqlite_url
 from storage.migrate import upgrade
-from storage.schema import EventKindRow, EventRow, from_millis
+from storage.schema import HIGH_VOLUME_MAX_KIND_ID, EventKindRow, EventRow, from_millis
 
 __all__ = ["EventLog", "EventLogError", "RawEvent", "StoredEvent", "encode_payload"]
 
@@ -251,6 +251,61 @@ class EventLog:
                 return
             yield from self._decode_rows(rows)
             after = int(rows[-1][0])
+
+    def iter_kind(self, kind: str, after: int = 0) -> Iterator[StoredEvent]:
+        """Stream the events of one ``kind`` after ``after`` in ``seq`` order."""
+        with self.engine.connect() as connection:
+            self._load_kinds(connection)
+        kind_id = self._kind_ids.get(kind)
+        if kind_id is None:
+            return
+        columns = (
+            _TABLE.c.seq,
+            type_coerce(_TABLE.c.at, BigInteger()).label("at_ms"),
+            _TABLE.c.kind_id,
+            _TABLE.c.payload,
+            _TABLE.c.site_id,
+            _TABLE.c.schema_version,
+            _TABLE.c.software_version,
+        )
+        while True:
+            statement = (
+                select(*columns)
+                .where(_TABLE.c.seq > after, _TABLE.c.kind_id == kind_id, self._kind_index_hint(kind_id))
+                .order_by(_TABLE.c.seq)
+                .limit(STREAM_BATCH)
+            )
+            with self.engine.connect() as connection:
+                rows = [tuple(row) for row in connection.execute(statement)]
+            if not rows:
+                return
+            yield from self._decode_rows(rows)
+            after = int(rows[-1][0])
+
+    @staticmethod
+    def _kind_index_hint(kind_id: int) -> ColumnElement[bool]:
+        """A condition that lets the planner use the partial kind index (true for non-reading kinds)."""
+        if kind_id > HIGH_VOLUME_MAX_KIND_ID:
+            return _TABLE.c.kind_id > HIGH_VOLUME_MAX_KIND_ID
+        return _TABLE.c.kind_id <= HIGH_VOLUME_MAX_KIND_ID
+
+    def last_of_kind(self, kind: str) -> StoredEvent | None:
+        """The newest event of ``kind`` (``None`` when there is none)."""
+        with self.engine.connect() as connection:
+            self._load_kinds(connection)
+            kind_id = self._kind_ids.get(kind)
+            if kind_id is None:
+                return None
+            row = connection.execute(
+                select(_TABLE.c.seq)
+                .where(_TABLE.c.kind_id == kind_id, self._kind_index_hint(kind_id))
+                .order_by(_TABLE.c.seq.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        found = self.read_after(int(row[0]) - 1, limit=1)
+        return found[0] if found else None
 
     def iter_events(self, after: int = 0, batch: int = STREAM_BATCH) -> Iterator[StoredEvent]:
         """Stream every known event after ``after`` in ``seq`` order, ``batch`` rows at a time."""

@@ -44,6 +44,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_events")),
     )
     op.create_index("ix_events_at", "events", ["at"], unique=False)
+    op.create_index(
+        "ix_events_kind_seq",
+        "events",
+        ["kind_id", "seq"],
+        unique=False,
+        sqlite_where=sa.text("kind_id > 2"),
+        postgresql_where=sa.text("kind_id > 2"),
+    )
+    kinds = sa.table("event_kinds", sa.column("id", sa.SmallInteger()), sa.column("name", sa.String()))
+    op.bulk_insert(kinds, [{"id": 1, "name": "meter_reading"}, {"id": 2, "name": "battery_reading"}])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("SELECT setval(pg_get_serial_sequence('event_kinds', 'id'), 2)")
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
@@ -71,6 +83,7 @@ def downgrade() -> None:
     elif op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS events_append_only ON events")
         op.execute("DROP FUNCTION IF EXISTS events_append_only()")
+    op.drop_index("ix_events_kind_seq", table_name="events")
     op.drop_index("ix_events_at", table_name="events")
     op.drop_table("events")
     op.drop_table("event_kinds")

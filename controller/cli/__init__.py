@@ -20,6 +20,7 @@ __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "controller.cli.db",
     "controller.cli.config",
+    "controller.cli.run",
     "controller.cli.serve",
     "controller.cli.site",
     "controller.cli.user",

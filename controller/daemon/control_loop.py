@@ -1,0 +1,247 @@
+"""The control loop: read devices, decide, log, then act — once per tick.
+
+Each tick: drain the server worker's results, poll the meter (every tick) and the battery (when due),
+feed every input to the pure core, tick it, append inputs and decisions to the log in **one
+transaction**, and only then send the decided commands to the battery. Device outcomes (results,
+"accepted but not applied", wear counts) are logged in the next tick's transaction. When the log cannot
+be written (a full disk) the loop keeps controlling, keeps the events in a bounded buffer and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Protocol
+
+from controller import __version__
+from controller.clock import Clock
+from controller.daemon.pollers import SourcePoller
+from controller.daemon.server_client import StatusReport
+from controller.domain.commands import Command
+from controller.domain.events import (
+    BatteryReading,
+    CommandIssued,
+    EventBase,
+    MeterReading,
+)
+from controller.domain.machine import ControllerCore
+from storage.event_log import EventLog, EventLogError
+
+__all__ = ["BatteryPort", "ControlLoop", "MeterPort", "restore_events"]
+
+LOGGER = logging.getLogger(__name__)
+
+UNSAVED_LIMIT: Final = 50_000
+RETRY_COMMAND_S: Final = 10.0
+RESTORE_WINDOW: Final = timedelta(minutes=15)
+RESTORE_KINDS: Final = ("schedule_loaded", "slot_changed", "state_changed", "command_issued")
+
+
+class Outcome(Protocol):
+    """What a battery adapter reports about one command."""
+
+    @property
+    def accepted(self) -> bool: ...
+
+    @property
+    def events(self) -> tuple[EventBase, ...]: ...
+
+
+class BatteryPort(Protocol):
+    """The battery adapter as the loop uses it."""
+
+    def poll(self) -> list[EventBase]: ...
+
+    def apply(self, command: Command) -> Outcome: ...
+
+
+class MeterPort(Protocol):
+    """The meter adapter as the loop uses it (``None`` = nothing new)."""
+
+    def read(self) -> MeterReading | None: ...
+
+
+def restore_events(log: EventLog, now: datetime) -> list[EventBase]:
+    """What the core needs to resume: the last schedule, slot, state and command, plus the recent tail."""
+    picked: dict[int, EventBase] = {}
+    for kind in RESTORE_KINDS:
+        stored = log.last_of_kind(kind)
+        if stored is not None:
+            picked[stored.seq] = stored.event
+    for stored in log.iter_range(now - RESTORE_WINDOW, now + timedelta(days=3650)):
+        picked[stored.seq] = stored.event
+    return [picked[seq] for seq in sorted(picked)]
+
+
+@dataclass
+class _Snapshot:
+    state: str = "Standby"
+    last_command: Command | None = None
+    last_command_at: datetime | None = None
+    slot: str | None = None
+    soc_pct: float | None = None
+    grid_w: float | None = None
+    battery_w: float | None = None
+
+
+class ControlLoop:
+    """One site's control loop (the application layer around :class:`ControllerCore`)."""
+
+    def __init__(
+        self,
+        *,
+        core: ControllerCore,
+        log: EventLog,
+        clock: Clock,
+        battery: BatteryPort,
+        meter: MeterPort,
+        battery_interval_s: float,
+        meter_interval_s: float,
+    ) -> None:
+        self.core = core
+        self.log = log
+        self.clock = clock
+        self.battery = battery
+        self.battery_poller = SourcePoller("battery", battery.poll, clock, interval_s=battery_interval_s)
+        self.meter_poller = SourcePoller("meter", self._read_meter, clock, interval_s=meter_interval_s)
+        self._meter = meter
+        self._unsaved: deque[EventBase] = deque()
+        self._carry: list[EventBase] = []
+        self._write_failing = False
+        self._dropped = 0
+        self._unconfirmed: Command | None = None
+        self._retry_at = float("-inf")
+        self.snapshot = _Snapshot()
+        self.ticks = 0
+
+    def _read_meter(self) -> list[EventBase]:
+        reading = self._meter.read()
+        return [] if reading is None else [reading]
+
+    # -- start ---------------------------------------------------------------------------------------
+
+    def restore(self) -> int:
+        """Rebuild the core from the log without re-triggering anything; returns events folded."""
+        events = restore_events(self.log, self.clock.now())
+        projection = self.core.restore(events)
+        self.snapshot.state = str(projection.state)
+        self.snapshot.last_command = projection.last_command
+        return len(events)
+
+    # -- the tick ------------------------------------------------------------------------------------
+
+    def tick(self, extra_inputs: Sequence[EventBase] = ()) -> list[CommandIssued]:
+        """One control tick; returns the commands decided (already sent to the battery)."""
+        inputs: list[EventBase] = list(extra_inputs)
+        inputs += self.meter_poller.poll()
+        inputs += self.battery_poller.poll()
+        for event in inputs:
+            self.core.handle(event)
+        now = self.clock.now()
+        self.core.tick(now)
+        decided = self.core.take_pending()
+        self._persist([*self._carry, *inputs, *decided])
+        self._carry = []
+        commands = [event for event in decided if isinstance(event, CommandIssued)]
+        for issued in commands:
+            LOGGER.info("%s -> %s (%s)", issued.state, issued.command, issued.reason or "decided")
+            self._send(issued.command)
+        if not commands:
+            self._retry_unconfirmed()
+        self._update_snapshot(inputs, commands)
+        self.ticks += 1
+        return commands
+
+    def _send(self, command: Command) -> None:
+        outcome = self.battery.apply(command)
+        self._carry.extend(outcome.events)
+        if outcome.accepted:
+            self._unconfirmed = None
+        else:
+            self._unconfirmed = command
+            self._retry_at = self.clock.monotonic() + RETRY_COMMAND_S
+
+    def _retry_unconfirmed(self) -> None:
+        if self._unconfirmed is None or self.clock.monotonic() < self._retry_at:
+            return
+        LOGGER.info("retrying %s (the last write failed)", self._unconfirmed)
+        self._send(self._unconfirmed)
+
+    def _persist(self, events: list[EventBase]) -> None:
+        batch = [*self._unsaved, *events]
+        if not batch:
+            return
+        try:
+            self.log.append_many(batch)
+        except EventLogError as err:
+            self._unsaved = deque(batch)
+            while len(self._unsaved) > UNSAVED_LIMIT:
+                self._unsaved.popleft()
+                self._dropped += 1
+            if not self._write_failing:
+                LOGGER.error("cannot write the event log (%s); controlling on, keeping events in memory", err)
+                self._write_failing = True
+            return
+        self._unsaved.clear()
+        if self._write_failing:
+            LOGGER.warning("event log writable again (%d events had to be dropped)", self._dropped)
+            self._write_failing = False
+
+    @property
+    def unsaved(self) -> int:
+        """Events waiting for the log to become writable again."""
+        return len(self._unsaved)
+
+    # -- stop ----------------------------------------------------------------------------------------
+
+    def command_standby(self, reason: str) -> None:
+        """Log and send standby outside the machine (daemon stop, crash)."""
+        now = self.clock.now()
+        issued = CommandIssued(
+            at=now,
+            command=Command.standby(),
+            state=str(self.core.state),
+            reason=reason,
+            inputs={"stop": True},
+        )
+        self._persist([*self._carry, issued])
+        self._carry = []
+        try:
+            outcome = self.battery.apply(Command.standby())
+            self._persist(list(outcome.events))
+        except Exception as err:  # noqa: BLE001 - last words: never let standby mask the original error
+            LOGGER.error("could not command standby: %s", err)
+
+    # -- status --------------------------------------------------------------------------------------
+
+    def _update_snapshot(self, inputs: Sequence[EventBase], commands: Sequence[CommandIssued]) -> None:
+        snap = self.snapshot
+        snap.state = str(self.core.state)
+        snap.slot = self.core.slot.mode.value if self.core.slot is not None else None
+        for event in inputs:
+            if isinstance(event, MeterReading):
+                snap.grid_w = event.grid_w
+            elif isinstance(event, BatteryReading):
+                snap.soc_pct = event.soc_pct
+                snap.battery_w = event.battery_w
+        if commands:
+            snap.last_command = commands[-1].command
+            snap.last_command_at = commands[-1].at
+
+    def status(self) -> StatusReport:
+        """The liveness status for the server (read from the worker thread)."""
+        snap = self.snapshot
+        return StatusReport(
+            state=snap.state,
+            last_command=snap.last_command.model_dump(mode="json") if snap.last_command else None,
+            last_command_at=snap.last_command_at,
+            software_version=__version__,
+            heartbeat_at=self.clock.now(),
+            slot=snap.slot,
+            soc_pct=snap.soc_pct,
+            grid_w=snap.grid_w,
+            battery_w=snap.battery_w,
+        )

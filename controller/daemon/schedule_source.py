@@ -1,0 +1,155 @@
+"""Where the schedule comes from: the zsm server (default), any URL serving schedule JSON, or a file.
+
+Every source returns the raw document; :func:`check_schedule` validates it with the same model and
+device limits whatever the source, so a bad schedule is rejected with its errors and the last good one
+stays in force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+import requests
+from pydantic import ValidationError
+
+from controller.daemon.server_client import FetchedSchedule, ServerClient, ServerRejected, ServerUnavailable
+from controller.domain.schedule import Schedule
+from controller.settings import LimitSettings, ScheduleSourceSettings
+
+__all__ = [
+    "FileScheduleSource",
+    "ScheduleSource",
+    "ServerScheduleSource",
+    "UrlScheduleSource",
+    "build_schedule_source",
+    "check_schedule",
+]
+
+
+class ScheduleSource(Protocol):
+    """Something that can be asked for the current schedule document."""
+
+    name: str
+
+    def fetch(self, etag: str | None) -> FetchedSchedule:
+        """The document, or ``body=None`` when unchanged since ``etag``. Raises a ServerError subclass."""
+        ...
+
+
+def check_schedule(raw: dict[str, Any], limits: LimitSettings) -> list[str]:
+    """Every problem of ``raw`` as ``"where: message"`` lines (empty when the schedule is valid)."""
+    try:
+        Schedule.model_validate(raw).validate_against(limits.max_charge_w, limits.max_discharge_w)
+    except ValidationError as err:
+        return [f"{'.'.join(str(p) for p in e['loc']) or 'schedule'}: {e['msg']}" for e in err.errors()]
+    except ValueError as err:
+        return [f"schedule: {err}"]
+    return []
+
+
+class ServerScheduleSource:
+    """The site's schedule on the zsm server (ETag / If-None-Match)."""
+
+    name = "server"
+
+    def __init__(self, client: ServerClient) -> None:
+        self._client = client
+
+    def fetch(self, etag: str | None) -> FetchedSchedule:
+        return self._client.get_schedule(etag)
+
+
+class UrlScheduleSource:
+    """A schedule JSON file on any web host, with optional basic auth or a bearer token."""
+
+    name = "url"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        bearer_token: str | None = None,
+        timeout_s: float = 10.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self._session = session or requests.Session()
+        if username is not None:
+            self._session.auth = (username, password or "")
+        if bearer_token:
+            self._session.headers["Authorization"] = f"Bearer {bearer_token}"
+
+    def fetch(self, etag: str | None) -> FetchedSchedule:
+        headers = {"If-None-Match": etag} if etag else {}
+        try:
+            response = self._session.get(self.url, headers=headers, timeout=self.timeout_s)
+        except requests.RequestException as err:
+            raise ServerUnavailable(f"GET {self.url}: {err.__class__.__name__}: {err}") from err
+        if response.status_code == 304:
+            return FetchedSchedule(None, etag)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ServerUnavailable(f"GET {self.url}: HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise ServerRejected(f"GET {self.url}: HTTP {response.status_code}", response.status_code)
+        try:
+            body = json.loads(response.text)
+        except ValueError as err:
+            raise ServerRejected(
+                f"{self.url} is not JSON: {response.text[:120]!r}", response.status_code
+            ) from err
+        if not isinstance(body, dict):
+            raise ServerRejected(f"{self.url} is not a JSON object", response.status_code)
+        new_etag = response.headers.get("ETag") or hashlib.sha256(response.content).hexdigest()[:16]
+        if etag is not None and new_etag == etag:
+            return FetchedSchedule(None, etag)
+        return FetchedSchedule(body, new_etag)
+
+
+class FileScheduleSource:
+    """A schedule JSON file on the Pi (re-read when its content changes)."""
+
+    name = "file"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fetch(self, etag: str | None) -> FetchedSchedule:
+        try:
+            content = self.path.read_bytes()
+        except OSError as err:
+            raise ServerUnavailable(f"cannot read {self.path}: {err}") from err
+        digest = hashlib.sha256(content).hexdigest()[:16]
+        if digest == etag:
+            return FetchedSchedule(None, etag)
+        try:
+            body = json.loads(content)
+        except ValueError as err:
+            raise ServerRejected(f"{self.path} is not JSON: {err}", 0) from err
+        if not isinstance(body, dict):
+            raise ServerRejected(f"{self.path} is not a JSON object", 0)
+        return FetchedSchedule(body, digest)
+
+
+def build_schedule_source(
+    settings: ScheduleSourceSettings, client: ServerClient | None, timeout_s: float = 10.0
+) -> ScheduleSource | None:
+    """The configured source (``None`` when the server is the source but no server is configured)."""
+    if settings.source == "file":
+        assert settings.path is not None
+        return FileScheduleSource(settings.path)
+    if settings.source == "url":
+        assert settings.url is not None
+        return UrlScheduleSource(
+            settings.url,
+            username=settings.username,
+            password=settings.password.get_secret_value() if settings.password else None,
+            bearer_token=settings.bearer_token.get_secret_value() if settings.bearer_token else None,
+            timeout_s=timeout_s,
+        )
+    return ServerScheduleSource(client) if client is not None else None

@@ -1,0 +1,159 @@
+"""HTTP client of the zsm web server: schedule fetch (ETag), event ingest, status posts.
+
+Only this module (and the schedule URL source) talks to the server. Transport problems, 5xx and 429
+become :class:`ServerUnavailable` (transient: retry later); other refusals become :class:`ServerRejected`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from storage.event_log import RawEvent
+
+__all__ = [
+    "FetchedSchedule",
+    "ServerClient",
+    "ServerError",
+    "ServerRejected",
+    "ServerUnavailable",
+    "StatusReport",
+]
+
+LOGGER = logging.getLogger(__name__)
+
+
+class ServerError(Exception):
+    """The server could not be used for this request."""
+
+
+class ServerUnavailable(ServerError):
+    """Transient: no connection, a timeout, 5xx or 429. Try again later."""
+
+
+class ServerRejected(ServerError):
+    """The server refused the request (bad token, unknown site, invalid body). Retrying will not help."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class FetchedSchedule:
+    """A schedule document from a source; ``body`` is ``None`` when it did not change (304)."""
+
+    body: dict[str, Any] | None
+    etag: str | None
+    version: int | None = None
+
+
+class StatusReport(BaseModel):
+    """The liveness status the daemon posts every minute."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: str
+    last_command: dict[str, Any] | None = None
+    last_command_at: AwareDatetime | None = None
+    software_version: str
+    heartbeat_at: AwareDatetime
+    slot: str | None = None
+    soc_pct: float | None = None
+    grid_w: float | None = None
+    battery_w: float | None = None
+
+
+def raw_event_json(event: RawEvent) -> dict[str, Any]:
+    """The ingest wire shape of one stored event."""
+    return {
+        "seq": event.seq,
+        "at": event.at.isoformat(),
+        "kind": event.kind,
+        "payload": event.payload,
+        "schema_version": event.schema_version,
+        "software_version": event.software_version,
+    }
+
+
+class ServerClient:
+    """The daemon's view of one site on the zsm server."""
+
+    def __init__(
+        self,
+        base_url: str,
+        site: str,
+        token: str,
+        *,
+        timeout_s: float = 10.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.site = site
+        self.timeout_s = timeout_s
+        self._session = session or requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {token}"
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}/api/v1/sites/{self.site}/{path}"
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self._session.request(method, self._url(path), timeout=self.timeout_s, **kwargs)
+        except requests.RequestException as err:
+            raise ServerUnavailable(f"{method} {path}: {err.__class__.__name__}: {err}") from err
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ServerUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise ServerRejected(
+                f"{method} {path}: HTTP {response.status_code}: {response.text[:300]}", response.status_code
+            )
+        return response
+
+    def get_schedule(self, etag: str | None) -> FetchedSchedule:
+        """The site's schedule; ``body=None`` when it still matches ``etag``."""
+        headers = {"If-None-Match": etag} if etag else {}
+        response = self._send("GET", "schedule", headers=headers)
+        version_text = response.headers.get("X-Schedule-Version")
+        version = int(version_text) if version_text and version_text.isdigit() else None
+        if response.status_code == 304:
+            return FetchedSchedule(None, response.headers.get("ETag", etag), version)
+        try:
+            body = response.json()
+        except ValueError as err:
+            raise ServerRejected(
+                f"schedule is not JSON: {response.text[:120]!r}", response.status_code
+            ) from err
+        if not isinstance(body, dict):
+            raise ServerRejected("schedule is not a JSON object", response.status_code)
+        return FetchedSchedule(body, response.headers.get("ETag"), version)
+
+    def post_events(self, events: Sequence[RawEvent]) -> int:
+        """Store a batch; returns the highest seq up to which the server holds every event."""
+        response = self._send("POST", "events", json={"events": [raw_event_json(e) for e in events]})
+        try:
+            return int(response.json()["highest_contiguous_seq"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise ServerRejected(
+                f"unexpected ingest reply: {response.text[:200]!r}", response.status_code
+            ) from err
+
+    def post_status(self, status: StatusReport) -> None:
+        """Post the liveness status."""
+        self._send(
+            "POST", "status", data=status.model_dump_json(), headers={"Content-Type": "application/json"}
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def heartbeat(state: str, now: datetime, version: str) -> StatusReport:
+    """A bare status (used before the first tick)."""
+    return StatusReport(state=state, software_version=version, heartbeat_at=now)
