@@ -28,7 +28,7 @@ import math
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from controller.domain.events import (
@@ -56,6 +56,7 @@ LOGGER = logging.getLogger(__name__)
 _MEASURE_TOLERANCE_W = 15.0
 _HISTORY_MARGIN_S = 120.0
 _SPIKE_WINDOW_S = 3.5
+_ESTIMATE_EVERY_S = 10.0
 
 
 class BatteryResponseModel:
@@ -267,6 +268,10 @@ class ZsmRegulator:
         self._tokens_t: float | None = None
         self._debt_ws = 0.0
         self._debt_t: float | None = None
+        self._estimate_t = -math.inf
+        self._observed = 0
+        self._last_key: tuple[object, ...] | None = None
+        self._last_decision: RegulatorDecision | None = None
 
     # --- time ------------------------------------------------------------------------------------------
     def _secs(self, at: datetime) -> float:
@@ -277,6 +282,7 @@ class ZsmRegulator:
     # --- Regulator protocol ----------------------------------------------------------------------------
     def observe(self, event: EventBase) -> None:
         """Learn from meter and battery readings and from every command issued (by anyone)."""
+        self._observed += 1
         if isinstance(event, MeterReading):
             t = self._secs(event.at)
             if event.grid_w != self._meter_w or t - self._meter_first_t > self.settings.lag_max_s:
@@ -308,6 +314,7 @@ class ZsmRegulator:
         """Forget the control memory; keep the battery model, the write budget and the learned lag."""
         self._debt_ws = 0.0
         self._debt_t = None
+        self._last_key = None
         self._meter_w = None
         self._meter_t = -math.inf
         self._recent.clear()
@@ -335,6 +342,9 @@ class ZsmRegulator:
 
     def _lag_events(self, now: datetime, t: float) -> tuple[EventBase, ...]:
         self.estimator.advance(t, self.model.at)
+        if t - self._estimate_t < _ESTIMATE_EVERY_S:
+            return ()
+        self._estimate_t = t
         est = self.estimator.estimate()
         self._lag_estimate = est
         if est is None:
@@ -355,8 +365,18 @@ class ZsmRegulator:
         self, now: datetime, mode: RegulationMode, limits: PowerLimits, target_offset_w: float
     ) -> RegulatorDecision | None:
         """Propose a set-point at ``now`` (None until a meter reading has been seen since the last reset)."""
-        s = self.settings
         t = self._secs(now)
+        key = (t, self._observed, mode, limits, target_offset_w)
+        if key == self._last_key and self._last_decision is not None:
+            return replace(self._last_decision, events=())  # asked again with nothing new
+        self._last_key = key
+        self._last_decision = decision = self._decide(now, t, mode, limits, target_offset_w)
+        return decision
+
+    def _decide(
+        self, now: datetime, t: float, mode: RegulationMode, limits: PowerLimits, target_offset_w: float
+    ) -> RegulatorDecision | None:
+        s = self.settings
         events = self._lag_events(now, t)
         self.model.prune(t - s.lag_max_s - _HISTORY_MARGIN_S)
         if self._meter_w is None:

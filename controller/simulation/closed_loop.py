@@ -21,11 +21,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from controller.domain.baselines import LaggedOracleRegulator, NaiveRegulator, OracleRegulator
 from controller.domain.commands import Command
-from controller.domain.events import BatteryReading, CommandIssued, EventBase, MeterReading
+from controller.domain.events import (
+    BatteryReading,
+    CommandIssued,
+    EventBase,
+    LagEstimated,
+    MeterReading,
+    ScheduleLoaded,
+)
 from controller.domain.regulation import PowerLimits, RegulationMode, Regulator
 from controller.domain.regulator import ZsmRegulator
 from controller.settings import LimitSettings, RegulationSettings
@@ -36,6 +43,7 @@ from controller.simulation.timeseries import SimSeries
 __all__ = [
     "CONTROLLERS",
     "ControllerName",
+    "Engine",
     "Scenario",
     "SimResult",
     "build_regulator",
@@ -47,6 +55,7 @@ LOGGER = logging.getLogger(__name__)
 ControllerName = Literal["zsm", "naive", "oracle", "lagged-oracle"]
 CONTROLLERS: tuple[ControllerName, ...] = ("naive", "oracle", "lagged-oracle", "zsm")
 EventSink = Callable[[list[EventBase]], None]
+Engine = Literal["machine", "direct"]
 
 _STATE_NAMES = {RegulationMode.NETZERO: "NetZero", RegulationMode.NETZERO_PLUS: "NetZeroPlus"}
 
@@ -64,7 +73,13 @@ class Scenario:
     start: datetime = datetime(2026, 6, 1, tzinfo=UTC)
     duration_s: int | None = None
     target_offset_w: float = 0.0
-    schedule: dict[str, object] | None = None
+    schedule: dict[str, Any] | None = None
+
+    def schedule_json(self) -> dict[str, Any]:
+        """The schedule to load (default: the scenario's mode all day)."""
+        if self.schedule is not None:
+            return self.schedule
+        return {"timezone": "UTC", "default": {"mode": self.mode.value}}
 
     @property
     def seconds(self) -> int:
@@ -147,12 +162,22 @@ def run_closed_loop(
     controller: str = "custom",
     event_sink: EventSink | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: Engine = "machine",
+    start_threshold_w: float | None = None,
 ) -> SimResult:
-    """Run ``regulator`` against the scenario's plant (direct engine) and compute the metrics."""
+    """Run ``regulator`` against the scenario's plant and compute the metrics.
+
+    ``engine="machine"`` runs the real state machine around the regulator; ``"direct"`` drives the regulator
+    alone. ``event_sink`` receives every event of the run in order (inputs and outputs), in batches.
+    """
     wall0 = time.perf_counter()
     series = SimSeries()
     lag_estimates: list[tuple[float, float, float]] = []
-    logged = _run_direct(scenario, regulator, series, lag_estimates, event_sink, progress)
+    if engine == "machine":
+        threshold = scenario.battery.start_threshold_w if start_threshold_w is None else start_threshold_w
+        logged = _run_machine(scenario, regulator, series, lag_estimates, event_sink, progress, threshold)
+    else:
+        logged = _run_direct(scenario, regulator, series, lag_estimates, event_sink, progress)
     wall = time.perf_counter() - wall0
     metrics = compute_metrics(series, oracle=scenario.oracle_battery())
     return SimResult(
@@ -160,7 +185,7 @@ def run_closed_loop(
         series=series,
         metrics=metrics,
         wall_s=wall,
-        engine="direct",
+        engine=engine,
         events_logged=logged,
         lag_estimates=lag_estimates,
     )
@@ -211,16 +236,7 @@ def _run_direct(
             if event_sink is not None:
                 pending.append(reading)
         if k % read_every == 0:
-            snap = battery.snapshot()
-            battery_reading = BatteryReading(
-                at=now,
-                soc_pct=min(100.0, max(0.0, snap.soc_pct)),
-                battery_w=snap.battery_w,
-                max_discharge_w=int(snap.live_max_discharge_w),
-                max_charge_w=int(snap.live_max_charge_w),
-                soc_limit=snap.soc_limit,
-                ac_mode=snap.ac_mode,
-            )
+            battery_reading = _battery_reading(battery, now)
             regulator.observe(battery_reading)
             if event_sink is not None:
                 pending.append(battery_reading)
@@ -268,4 +284,105 @@ def _run_direct(
     if event_sink is not None and pending:
         event_sink(pending)
         logged += len(pending)
+    return logged
+
+
+def _battery_reading(battery: BatteryPlant, now: datetime) -> BatteryReading:
+    snap = battery.snapshot()
+    return BatteryReading(
+        at=now,
+        soc_pct=min(100.0, max(0.0, round(snap.soc_pct, 3))),
+        battery_w=snap.battery_w,
+        max_discharge_w=int(snap.live_max_discharge_w),
+        max_charge_w=int(snap.live_max_charge_w),
+        soc_limit=snap.soc_limit,
+        ac_mode=snap.ac_mode,
+    )
+
+
+def _run_machine(
+    scenario: Scenario,
+    regulator: Regulator,
+    series: SimSeries,
+    lag_estimates: list[tuple[float, float, float]],
+    event_sink: EventSink | None,
+    progress: Callable[[int], None] | None,
+    start_threshold_w: float,
+) -> int:
+    from controller.domain.machine import ControllerCore  # the machine is optional for direct runs
+
+    house = scenario.household
+    battery = BatteryPlant(scenario.battery)
+    meter = MeterPlant(scenario.meter)
+    start = scenario.start
+    core = ControllerCore(
+        scenario.limits,
+        regulator,
+        start_threshold_w=start_threshold_w,
+        target_offset_w=scenario.target_offset_w,
+    )
+    read_every = max(1, int(scenario.battery_read_interval_s))
+    setpoint = 0.0
+    meter_w: float | None = None
+    logged = 0
+    log: list[EventBase] = []
+    load_l, pv_l = house.load_w, house.pv_w
+    schedule = ScheduleLoaded(at=start, source="simulation", schedule=scenario.schedule_json())
+    core.handle(schedule)
+    if event_sink is not None:
+        log.append(schedule)
+    regulated = {"netzero", "netzero_plus"}
+    for k in range(scenario.seconds):
+        now = start + timedelta(seconds=k)
+        b = battery.step(k)
+        load = load_l[k]
+        pv = pv_l[k]
+        grid = round(load - pv - b, 1)
+        meter.record(k, grid)
+        for telegram in meter.poll(k):
+            at = start + timedelta(seconds=telegram.at_s)
+            reading = MeterReading(at=at, grid_w=telegram.grid_w, meter_time=at)
+            core.handle(reading)
+            meter_w = telegram.grid_w
+            if event_sink is not None:
+                log.append(reading)
+        if k % read_every == 0:
+            battery_reading = _battery_reading(battery, now)
+            core.handle(battery_reading)
+            if event_sink is not None:
+                log.append(battery_reading)
+        core.tick(now)
+        for event in core.take_pending():
+            if isinstance(event, CommandIssued):
+                setpoint = float(event.command.battery_w)
+                battery.command(setpoint, at=k)
+                series.commands.append((float(k), setpoint))
+            elif isinstance(event, LagEstimated):
+                lag_estimates.append((float(k), event.lag_s, event.confidence))
+            if event_sink is not None:
+                log.append(event)
+        if event_sink is not None and len(log) >= 2048:
+            event_sink(log)
+            logged += len(log)
+            log = []
+        slot_mode = core.slot.mode.value
+        limits = core.effective_limits()
+        own = scenario.limits_for(battery)
+        series.t_s.append(float(k))
+        series.load_w.append(load)
+        series.pv_w.append(pv)
+        series.battery_w.append(b)
+        series.grid_w.append(grid)
+        series.meter_w.append(meter_w)
+        series.setpoint_w.append(setpoint)
+        series.soc_pct.append(round(battery.soc_pct, 3))
+        series.state.append(core.state.value)
+        series.mode.append(slot_mode if slot_mode in regulated else "")
+        series.max_discharge_w.append(float(min(limits.max_discharge_w, own.max_discharge_w)))
+        series.max_charge_w.append(float(min(limits.max_charge_w, own.max_charge_w)))
+        if progress is not None and k % 3600 == 3599:
+            progress(3600)
+    if event_sink is not None and log:
+        event_sink(log)
+        logged += len(log)
     return logged
