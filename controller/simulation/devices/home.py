@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from controller.clock import Clock
@@ -42,7 +43,12 @@ class SimulatedHome:
         self._lock = threading.RLock()
         self._t = battery.t_s
         self._telegrams: list[Telegram] = []
+        self._hooks: list[Callable[[datetime], None]] = []
         self._step_to(self._t)
+
+    def add_step_hook(self, hook: Callable[[datetime], None]) -> None:
+        """Call ``hook(now)`` after every plant step (a device's firmware runs continuously)."""
+        self._hooks.append(hook)
 
     def t_s(self, now: datetime) -> float:
         return (now - self.origin).total_seconds()
@@ -63,11 +69,18 @@ class SimulatedHome:
         with self._lock:
             while self._t + 1.0 <= target + 1e-9:
                 self._step_to(math.floor(self._t + 1.0 + 1e-9))
+                self._run_hooks()
             if target > self._t:
                 self._step_to(target)
+                self._run_hooks()
             keep_from = target - self._history_s
             if self._telegrams and self._telegrams[0].at_s < keep_from:
                 self._telegrams = [t for t in self._telegrams if t.at_s >= keep_from]
+
+    def _run_hooks(self) -> None:
+        now = self.time_of(self._t)
+        for hook in self._hooks:
+            hook(now)
 
     def sample(self, telegram: Telegram) -> MeterSample:
         total = sum(self.phase_split) or 1.0
@@ -98,6 +111,7 @@ class PlantBatteryPort:
     def __init__(self, home: SimulatedHome) -> None:
         self.home = home
         self._last_target: float | None = None
+        self._limits: tuple[float, float] | None = None
 
     def set_target(self, battery_w: float, now: datetime) -> None:
         with self.home._lock:  # noqa: SLF001
@@ -105,6 +119,15 @@ class PlantBatteryPort:
             if battery_w != self._last_target:
                 self._last_target = battery_w
                 self.home.battery.command(battery_w, at=self.home.t_s(now))
+
+    def set_limits(self, max_discharge_w: float, max_charge_w: float) -> None:
+        limits = (max_discharge_w, max_charge_w)
+        if limits != self._limits:
+            self._limits = limits
+            self.home.battery.set_live_limits(max_discharge_w=max_discharge_w, max_charge_w=max_charge_w)
+
+    def add_step_hook(self, hook: Callable[[datetime], None]) -> None:
+        self.home.add_step_hook(hook)
 
     def state(self, now: datetime) -> BatteryState:
         with self.home._lock:  # noqa: SLF001

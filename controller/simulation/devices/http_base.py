@@ -93,8 +93,9 @@ class LoopbackHTTPServer:
                 self._serve()
 
         self._server = _QuietServer((self._host, self._port), _Req)
+        server = self._server
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sim-{self._name}", daemon=True
+            target=lambda: server.serve_forever(poll_interval=0.05), name=f"sim-{self._name}", daemon=True
         )
         self._thread.start()
         LOGGER.info("simulated %s listening on %s", self._name, self.url)

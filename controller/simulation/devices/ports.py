@@ -29,6 +29,10 @@ class BatteryPort(Protocol):
         """A new AC set-point (+ discharge, − charge) decided by the firmware at ``now``."""
         ...
 
+    def set_limits(self, max_discharge_w: float, max_charge_w: float) -> None:
+        """Live power limits from the firmware (0 = blocked; a SoC cut-off stops the output at once)."""
+        ...
+
     def state(self, now: datetime) -> BatteryState:
         """Advance to ``now`` and report."""
         ...

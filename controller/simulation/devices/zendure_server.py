@@ -149,6 +149,9 @@ class ZendureServer:
         self._ignoring_bare = False
         self._last_reboot_epoch = 0
         self._http = LoopbackHTTPServer(self._handle, host=host, port=port, name="zendure")
+        hook = getattr(battery, "add_step_hook", None)
+        if callable(hook):
+            hook(self.tick)  # the firmware runs every plant step, not only on requests
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     @property
@@ -220,16 +223,22 @@ class ZendureServer:
             return 2
         return 0
 
-    def tick(self) -> BatteryState:
-        """Re-evaluate the firmware at the clock's now and drive the battery; returns the battery state."""
+    def tick(self, at: datetime | None = None) -> BatteryState:
+        """Re-evaluate the firmware at ``at`` (default: the clock's now) and drive the battery."""
         now = self.clock.now()
         mono = self.clock.monotonic()
+        if at is not None and at < now:
+            mono -= (now - at).total_seconds()
+            now = at
         self.rebooting()
         if self._revert is not None and mono >= self._revert[0]:
             LOGGER.info("simulated zendure: acMode reverted to %d", self._revert[1])
             self._set_ac_mode(self._revert[1])
             self._revert = None
         state = self.battery.state(now)
+        discharge_cap = 0 if state.soc_pct <= self.settings.minSoc / 10 else self.inverse_max_power_w
+        charge_cap = 0 if state.soc_pct >= self.settings.socSet / 10 else self.charge_max_limit_w
+        self.battery.set_limits(discharge_cap, charge_cap)
         if self.faults.ignore_bare_writes and state.soc_pct >= self.settings.socSet / 10:
             self._ignoring_bare = True
         target = self.target_w(state)
