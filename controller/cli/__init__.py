@@ -20,10 +20,12 @@ __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "controller.cli.db",
     "controller.cli.config",
+    "controller.cli.demo",
     "controller.cli.run",
     "controller.cli.serve",
     "controller.cli.site",
     "controller.cli.user",
+    "controller.cli.simulate",
 )
 
 

@@ -167,6 +167,8 @@ class ControlLoop:
     def _retry_unconfirmed(self) -> None:
         if self._unconfirmed is None or self.clock.monotonic() < self._retry_at:
             return
+        if self.battery_poller.in_outage:  # wait for the device to answer reads again
+            return
         LOGGER.info("retrying %s (the last write failed)", self._unconfirmed)
         self._send(self._unconfirmed)
 

@@ -61,6 +61,7 @@ class Daemon:
         self._devices = devices
         self.max_ticks = max_ticks
         self.stop_requested = threading.Event()
+        self.loop: ControlLoop | None = None
         self.stop_reason = "stopped"
 
     def request_stop(self, reason: str) -> None:
@@ -113,6 +114,7 @@ class Daemon:
             battery_interval_s=settings.battery.read_interval_s,
             meter_interval_s=settings.meter.poll_interval_s,
         )
+        self.loop = loop
         folded = loop.restore()
         log.append(DaemonStarted(at=clock.now(), version=__version__, config_digest=settings.digest()))
         LOGGER.info(
