@@ -1,4 +1,4 @@
-"""A simulated site on loopback for daemon tests: plant-driven Zendure and HomeWizard servers on a virtual clock."""
+"""A simulated site for daemon tests: plant-driven Zendure and HomeWizard servers on loopback."""
 
 from __future__ import annotations
 
