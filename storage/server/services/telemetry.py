@@ -41,7 +41,7 @@ class Telemetry:
 
 
 def _raw_query(site: SiteRef, start_us: int, end_us: int, width_us: int) -> Any:
-    bucket = ((SAMPLES.c.at - literal(start_us)) / literal(width_us)).label("b")
+    bucket = ((SAMPLES.c.at - literal(start_us)) // literal(width_us)).label("b")
     columns: list[Any] = [bucket]
     for name in SERIES_NAMES:
         column = SAMPLES.c[name]
@@ -55,7 +55,7 @@ def _raw_query(site: SiteRef, start_us: int, end_us: int, width_us: int) -> Any:
 
 
 def _rollup_query(site: SiteRef, level_s: int, start_us: int, end_us: int, width_us: int) -> Any:
-    bucket = ((ROLLUPS.c.start - literal(start_us)) / literal(width_us)).label("b")
+    bucket = ((ROLLUPS.c.start - literal(start_us)) // literal(width_us)).label("b")
     columns: list[Any] = [bucket]
     for name in SERIES_NAMES:
         prefix = _ROLLUP_PREFIX[name]
