@@ -120,7 +120,8 @@ class BatteryResponseModel:
         if abs(self.at(t) - battery_w) <= _MEASURE_TOLERANCE_W:
             return
         self._cut_after(t)
-        self._w[-1] = battery_w
+        self._t.append(t)  # a step at t: the curve before t stays as modelled
+        self._w.append(battery_w)
         effect_t = self._last_cmd_t + self.dead_time_s
         if effect_t > t:
             self._ramp_to(effect_t, self._target)

@@ -47,6 +47,7 @@ __all__ = [
     "Scenario",
     "SimResult",
     "build_regulator",
+    "regulation_for",
     "run_closed_loop",
 ]
 
@@ -124,6 +125,22 @@ class SimResult:
     def sim_speed(self) -> float:
         """Simulated seconds per wall-clock second."""
         return len(self.series) / self.wall_s if self.wall_s > 0 else float("inf")
+
+
+def regulation_for(
+    scenario: Scenario, base: RegulationSettings | None = None, *, assume_lag: float | str | None = None
+) -> RegulationSettings:
+    """Regulator settings told the battery's characteristics and the lag (default: the meter's true lag)."""
+    base = base or RegulationSettings()
+    lag: float | str = scenario.meter.lag_s if assume_lag is None else assume_lag
+    return base.model_copy(
+        update={
+            "lag_s": lag if lag == "auto" else float(lag),
+            "start_threshold_w": scenario.battery.start_threshold_w,
+            "battery_dead_time_s": scenario.battery.dead_time_s,
+            "battery_ramp_w_per_s": scenario.battery.ramp_w_per_s,
+        }
+    )
 
 
 def build_regulator(

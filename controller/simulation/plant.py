@@ -472,7 +472,7 @@ class BatteryPlant:
             self._effective_setpoint = setpoint
         target = self._target()
         out = self._move(out, target, now - cursor)
-        if out != target and abs(out) < p.start_threshold_w:
+        if out != target and out != 0.0 and abs(out) < p.start_threshold_w:
             # No output below the start threshold: a starting battery kicks in at the threshold, a stopping
             # one drops out below it.
             out = math.copysign(p.start_threshold_w, target) if target != 0.0 else 0.0
