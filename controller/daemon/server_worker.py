@@ -23,6 +23,7 @@ LOGGER = logging.getLogger(__name__)
 
 OUTBOX_SIZE: Final = 64
 BATCHES_PER_ROUND: Final = 20
+FINAL_BATCHES: Final = 200  # on stop: ship up to this many batches, the rest goes at the next start
 IDLE_WAIT_S: Final = 0.2
 
 
@@ -106,10 +107,13 @@ class ServerWorker:
                 self._fetch_schedule()
                 self._next_schedule = mono + self._schedule_interval_s
             if self._forwarder is not None:
-                for _ in range(BATCHES_PER_ROUND):
+                if final:  # record first, so that the cursor event itself is shipped too
+                    self._forwarder.record_cursor(self._clock.now(), force=True)
+                for _ in range(BATCHES_PER_ROUND if not final else FINAL_BATCHES):
                     if self._forwarder.forward_once() < self._forwarder.batch:
                         break
-                self._forwarder.record_cursor(self._clock.now(), force=final)
+                if not final:
+                    self._forwarder.record_cursor(self._clock.now())
             if self._client is not None and (mono >= self._next_status or final):
                 self._client.post_status(self._status())
                 self._next_status = mono + self._status_interval_s
