@@ -12,7 +12,7 @@ from typing import Protocol
 from controller.clock import Clock
 from controller.devices.errors import DeviceUnreachable
 
-__all__ = ["AddressBook", "AutoHost", "HostResolver", "StaticHost"]
+__all__ = ["AddressBook", "AutoHost", "HostResolver", "StaticHost", "as_resolver"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -48,6 +48,20 @@ class StaticHost:
 
     def failed(self) -> None:
         return None
+
+
+def as_resolver(endpoint: HostResolver | str, default_port: int) -> HostResolver:
+    """``"host"``, ``"host:port"``, ``"[v6]:port"`` or a resolver → a resolver."""
+    if not isinstance(endpoint, str):
+        return endpoint
+    text = endpoint.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return StaticHost(host, int(rest[1:]) if rest.startswith(":") else default_port)
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return StaticHost(host, int(port))
+    return StaticHost(text, default_port)
 
 
 class AddressBook:

@@ -28,7 +28,7 @@ from controller.devices.errors import (
     PayloadTooLarge,
     WriteRejected,
 )
-from controller.devices.hosts import HostResolver, StaticHost
+from controller.devices.hosts import HostResolver, as_resolver
 from controller.devices.wear import WearCounter
 from controller.devices.zendure_commands import StandbyStyle, encode_body, property_payload
 from controller.devices.zendure_models import (
@@ -93,10 +93,7 @@ class ZendureClient:
         standby: StandbyStyle = StandbyStyle.HOLD,
         session: requests.Session | None = None,
     ) -> None:
-        if isinstance(endpoint, str):
-            host, _, port_text = endpoint.partition(":") if endpoint.count(":") == 1 else (endpoint, "", "")
-            endpoint = StaticHost(host, int(port_text) if port_text else port)
-        self._endpoint = endpoint
+        self._endpoint = as_resolver(endpoint, port)
         self._clock = clock
         self.sn = sn
         self.timeout_s = timeout_s

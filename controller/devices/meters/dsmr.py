@@ -23,7 +23,7 @@ from dsmr_parser.parsers import TelegramParser
 
 from controller.clock import Clock
 from controller.devices.errors import DeviceUnreachable, InvalidPayload
-from controller.devices.hosts import HostResolver, StaticHost
+from controller.devices.hosts import HostResolver, as_resolver
 from controller.devices.meters.base import NewDataFilter
 from controller.domain.events import MeterReading
 
@@ -117,7 +117,7 @@ class TcpSource:
     def __init__(
         self, endpoint: HostResolver | str, *, port: int = 2001, connect_timeout_s: float = 2.0
     ) -> None:
-        self._endpoint = StaticHost(endpoint, port) if isinstance(endpoint, str) else endpoint
+        self._endpoint = as_resolver(endpoint, port)
         self._timeout = connect_timeout_s
         self._sock: socket.socket | None = None
 

@@ -30,7 +30,7 @@ from controller.devices.errors import (
     DeviceUnreachable,
     InvalidPayload,
 )
-from controller.devices.hosts import HostResolver, StaticHost
+from controller.devices.hosts import HostResolver, as_resolver
 from controller.devices.http import http_request, json_body
 from controller.devices.meters.base import NewDataFilter
 from controller.devices.meters.homewizard_v1 import HomeWizardDevice
@@ -135,10 +135,7 @@ class HomeWizardV2Measurement(BaseModel):
 
 
 def _split(endpoint: HostResolver | str, port: int) -> HostResolver:
-    if isinstance(endpoint, str):
-        host, _, port_text = endpoint.partition(":")
-        return StaticHost(host, int(port_text) if port_text else port)
-    return endpoint
+    return as_resolver(endpoint, port)
 
 
 def request_token(
@@ -291,6 +288,7 @@ class HomeWizardV2Push:
                 server_hostname=name or host,
                 open_timeout=self.timeout_s,
                 close_timeout=1,
+                legacy=True,
             )
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as err:
             self._endpoint.failed()

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from controller.clock import Clock
 from controller.devices.errors import DeviceError, InvalidPayload
-from controller.devices.hosts import HostResolver, StaticHost
+from controller.devices.hosts import HostResolver, as_resolver
 from controller.devices.http import http_request, json_body
 from controller.devices.meters.base import NewDataFilter
 from controller.domain.events import MeterReading
@@ -53,10 +53,7 @@ class ShellyMeter:
         energy: bool = True,
         session: requests.Session | None = None,
     ) -> None:
-        if isinstance(endpoint, str):
-            host, _, port_text = endpoint.partition(":")
-            endpoint = StaticHost(host, int(port_text) if port_text else port)
-        self._endpoint = endpoint
+        self._endpoint = as_resolver(endpoint, port)
         self._clock = clock
         self.variant = variant
         self.channel = channel

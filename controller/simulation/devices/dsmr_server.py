@@ -92,7 +92,7 @@ class DsmrServer:
     def start(self, *, realtime: bool = False, pump_interval_s: float = 0.2) -> None:
         self._stop.clear()
         self._sock = socket.create_server((self.host, self._port), reuse_port=False)
-        self._sock.settimeout(0.2)
+        self._sock.settimeout(0.05)
         accept = threading.Thread(target=self._accept_loop, name="sim-dsmr-accept", daemon=True)
         accept.start()
         self._threads = [accept]
