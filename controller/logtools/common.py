@@ -1,0 +1,79 @@
+"""What the log tools share: opening a log read-only, event-kind roles and time formatting."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from storage.event_log import EventLog
+
+__all__ = [
+    "CARRY_KINDS",
+    "DAEMON_KINDS",
+    "INPUT_KINDS",
+    "OUTPUT_KINDS",
+    "TICK_TRIGGERS",
+    "LogFileError",
+    "fmt_local",
+    "is_stop_command",
+    "open_log",
+    "zone",
+]
+
+#: Kinds the daemon feeds to ``core.handle`` (worker results, meter and battery polls).
+INPUT_KINDS: Final = frozenset(
+    {
+        "meter_reading",
+        "battery_reading",
+        "schedule_loaded",
+        "schedule_rejected",
+        "source_stale",
+        "source_recovered",
+        "device_fault",
+    }
+)
+#: Kinds the core (or its regulator) records.
+OUTPUT_KINDS: Final = frozenset({"slot_changed", "state_changed", "command_issued", "lag_estimated"})
+#: Device outcomes of a tick's commands; the daemon logs them at the start of the next tick.
+CARRY_KINDS: Final = frozenset({"command_result", "command_not_applied", "device_write_counted"})
+#: Process bookkeeping.
+DAEMON_KINDS: Final = frozenset({"daemon_started", "daemon_stopped", "forwarder_cursor_advanced"})
+#: Triggers of decisions taken in ``core.tick`` (the others come from ``core.handle`` of an input).
+TICK_TRIGGERS: Final = frozenset({"clock_tick", "slot_started", "slot_ended"})
+
+
+class LogFileError(Exception):
+    """The log file is missing or cannot be read."""
+
+
+def open_log(path: Path | str, site_id: str = "home") -> EventLog:
+    """Open an existing SQLite event log without migrating it (the tools never write)."""
+    file = Path(path)
+    if not file.is_file():
+        raise LogFileError(f"no event log at {file}")
+    return EventLog.open_sqlite(file, site_id=site_id, migrate=False)
+
+
+def is_stop_command(inputs: Mapping[str, object]) -> bool:
+    """A standby the daemon sent outside the core (stop, crash): ``inputs`` carries ``stop``."""
+    return bool(inputs.get("stop"))
+
+
+def zone(name: str) -> tzinfo:
+    """An IANA zone by name."""
+    return ZoneInfo(name)
+
+
+def fmt_local(at: datetime | None, tz: tzinfo, *, date: bool = True) -> str:
+    """``2026-11-24 18:03:05 CET`` (or only the time) in ``tz``; ``-`` for None."""
+    if at is None:
+        return "-"
+    local = at.astimezone(tz)
+    text = local.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
+    if local.microsecond:
+        text += f".{local.microsecond // 1000:03d}"
+    name = local.tzname() or ""
+    return f"{text} {name}".rstrip() if tz is not UTC else f"{text} UTC"

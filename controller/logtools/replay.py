@@ -1,0 +1,453 @@
+"""Replay: re-drive the current core + regulator with a log's recorded inputs and compare the commands.
+
+How the daemon wrote the log, and how replay aligns its ticks with it
+-------------------------------------------------------------------
+Each daemon tick appends one transaction, in this order: the previous tick's device outcomes (*carry*:
+``command_result``, ``command_not_applied``, ``device_write_counted``), the worker's results (schedule
+loaded/rejected, server stale/recovered), the meter poll, the battery poll (each poll possibly preceded by
+``source_stale`` / ``source_recovered``), then what the core recorded (``slot_changed``, ``state_changed``,
+``lag_estimated``, ``command_issued``). Ticks themselves are not logged. Replay therefore:
+
+1. cuts the log (in ``seq`` order) into *batches*, one per daemon tick: a batch ends where the role rank
+   (carry 0 < worker 1 < meter 2 < battery 3 < outputs 4) goes down, where a second meter or battery
+   reading turns up, or where a poll result is more than half a tick later than the batch's first poll
+   result (worker results carry the worker thread's time, so they do not count);
+2. feeds each batch's inputs to ``core.handle`` in ``seq`` order, then calls ``core.tick(T)`` once, with
+   ``T`` = the latest ``at`` among the batch's inputs and outputs. A decision taken in the tick carries the
+   tick's ``now``, so ``T`` is **exact** for every tick that decided something; for a silent tick it is the
+   last poll's time (short of the true tick by the poll latency, a few ms);
+3. adds *fill ticks* every ``tick_s`` in gaps longer than 1.5 ticks (the daemon ticked without reading
+   anything new, e.g. a meter outage), anchored on the previous tick;
+4. on ``daemon_started`` starts a fresh core and restores it like the daemon does (last schedule, slot,
+   state and command plus the 15-minute tail; see :func:`controller.daemon.control_loop.restore_events`).
+   Standby commands the daemon sent itself while stopping (``inputs.stop``) are not the core's and are
+   left out of the comparison.
+
+Commands are then paired in time order: same command within ``tolerance_s`` = reproduced; otherwise a
+difference (a different command at the same moment, or one that only one side issued).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from controller import __version__
+from controller.daemon.control_loop import RESTORE_KINDS, RESTORE_WINDOW
+from controller.domain.events import CommandIssued, DaemonStarted, EventBase, StateChanged
+from controller.domain.machine import ControllerCore
+from controller.domain.regulator import ZsmRegulator
+from controller.logtools.common import CARRY_KINDS, INPUT_KINDS, OUTPUT_KINDS, is_stop_command
+from controller.settings import Settings
+from storage.event_log import StoredEvent
+
+__all__ = ["CommandDiff", "ReplayReport", "build_core", "plan_ticks", "replay_events"]
+
+LOGGER = logging.getLogger(__name__)
+
+_RANK_CARRY, _RANK_WORKER, _RANK_METER, _RANK_BATTERY, _RANK_OUTPUT = range(5)
+_READINGS = frozenset({"meter_reading", "battery_reading"})
+
+
+def build_core(settings: Settings) -> ControllerCore:
+    """The core exactly as ``zsm run`` builds it (same limits, regulator and thresholds)."""
+    regulation = settings.regulation
+    return ControllerCore(
+        settings.limits,
+        ZsmRegulator(regulation),
+        start_threshold_w=regulation.start_threshold_w,
+        target_offset_w=regulation.target_offset_w,
+    )
+
+
+# -- tick plan -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """One daemon tick as recovered from the log: its inputs (in seq order) and when it ticked."""
+
+    inputs: list[EventBase] = field(default_factory=list)
+    tick_at: datetime | None = None
+    exact: bool = False
+    first_poll_at: datetime | None = None
+    rank: int = -1
+    kinds: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Step:
+    """What replay does next: feed ``inputs`` and tick at ``tick_at``, or restart on ``restart``."""
+
+    inputs: list[EventBase]
+    tick_at: datetime | None
+    exact: bool = False
+    fill: bool = False
+    restart: DaemonStarted | None = None
+
+
+def _rank(event: EventBase) -> int:
+    kind = event.kind
+    if kind in CARRY_KINDS:
+        return _RANK_CARRY
+    if kind in OUTPUT_KINDS:
+        return _RANK_OUTPUT
+    if kind == "meter_reading":
+        return _RANK_METER
+    if kind in ("battery_reading", "device_fault"):
+        return _RANK_BATTERY
+    if kind in ("source_stale", "source_recovered"):
+        source = getattr(event, "source", "")
+        return {"meter": _RANK_METER, "battery": _RANK_BATTERY}.get(source, _RANK_WORKER)
+    return _RANK_WORKER
+
+
+def plan_ticks(events: Iterable[EventBase], tick_s: float = 1.0) -> Iterable[Step]:
+    """Turn the log (oldest first) into replay steps: batches of inputs with their tick, fills, restarts."""
+    batch = Batch()
+    last_tick: datetime | None = None
+    step_td = timedelta(seconds=tick_s)
+
+    def close() -> Iterable[Step]:
+        nonlocal batch, last_tick
+        current, batch = batch, Batch()
+        if current.tick_at is None:
+            return
+        tick_at = current.tick_at
+        if last_tick is not None and tick_at - last_tick > 1.5 * step_td:
+            fill_at = last_tick + step_td
+            while tick_at - fill_at > 0.5 * step_td:
+                yield Step([], fill_at, fill=True)
+                fill_at += step_td
+        if last_tick is not None and tick_at < last_tick:
+            tick_at = last_tick  # never tick backwards (clock steps)
+        last_tick = tick_at
+        yield Step(current.inputs, tick_at, exact=current.exact)
+
+    for event in events:
+        kind = event.kind
+        if kind == "daemon_started" or kind == "daemon_stopped":
+            yield from close()
+            if isinstance(event, DaemonStarted):
+                last_tick = None
+                yield Step([], None, restart=event)
+            continue
+        if kind == "command_issued" and isinstance(event, CommandIssued) and is_stop_command(event.inputs):
+            yield from close()
+            continue
+        if kind not in INPUT_KINDS and kind not in OUTPUT_KINDS and kind not in CARRY_KINDS:
+            continue  # forwarder cursor and other bookkeeping: not part of a tick's transaction
+        rank = _rank(event)
+        new_batch = rank < batch.rank or (kind in _READINGS and kind in batch.kinds)
+        if (
+            not new_batch
+            and rank in (_RANK_METER, _RANK_BATTERY)
+            and batch.first_poll_at is not None
+            and (event.at - batch.first_poll_at) > 0.5 * step_td
+        ):
+            new_batch = True
+        if new_batch:
+            yield from close()
+        batch.rank = max(batch.rank, rank)
+        batch.kinds.add(kind)
+        if rank == _RANK_CARRY:
+            continue
+        if rank == _RANK_OUTPUT:
+            if batch.tick_at is None or event.at >= batch.tick_at:
+                batch.exact = True
+                batch.tick_at = event.at
+            continue
+        batch.inputs.append(event)
+        if batch.first_poll_at is None and rank != _RANK_WORKER:
+            batch.first_poll_at = event.at
+        if batch.tick_at is None or event.at > batch.tick_at:
+            batch.tick_at = event.at
+            batch.exact = False
+    yield from close()
+
+
+# -- comparison ----------------------------------------------------------------------------------------
+
+
+class CommandDiff(BaseModel):
+    """One difference between the recorded and the replayed commands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    what: Literal["differs", "recorded_only", "replayed_only"]
+    recorded_at: datetime | None = None
+    recorded: str | None = None
+    recorded_reason: str | None = None
+    replayed_at: datetime | None = None
+    replayed: str | None = None
+    replayed_reason: str | None = None
+
+
+class ReplayReport(BaseModel):
+    """The outcome of a replay: counts, the first differences and the speed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reproduced: bool
+    events: int
+    inputs: int
+    ticks: int
+    exact_ticks: int
+    fill_ticks: int
+    restarts: int
+    recorded_commands: int
+    replayed_commands: int
+    matched: int
+    differing: int
+    recorded_only: int
+    replayed_only: int
+    stop_commands: int
+    state_changes_recorded: int
+    state_changes_replayed: int
+    tolerance_s: float
+    first_differences: list[CommandDiff]
+    log_versions: list[str]
+    current_version: str
+    log_config_digests: list[str]
+    current_config_digest: str
+    span_start: datetime | None
+    span_end: datetime | None
+    wall_s: float
+    events_per_s: float
+
+
+def compare_commands(
+    recorded: list[CommandIssued], replayed: list[CommandIssued], tolerance_s: float
+) -> tuple[int, list[CommandDiff]]:
+    """Pair commands in time order; returns (matched, differences)."""
+    diffs: list[CommandDiff] = []
+    matched = 0
+    i = j = 0
+    tol = timedelta(seconds=tolerance_s)
+    while i < len(recorded) or j < len(replayed):
+        rec = recorded[i] if i < len(recorded) else None
+        rep = replayed[j] if j < len(replayed) else None
+        if rec is not None and rep is not None and abs(rec.at - rep.at) <= tol:
+            if rec.command == rep.command:
+                matched += 1
+            else:
+                diffs.append(
+                    CommandDiff(
+                        what="differs",
+                        recorded_at=rec.at,
+                        recorded=str(rec.command),
+                        recorded_reason=rec.reason,
+                        replayed_at=rep.at,
+                        replayed=str(rep.command),
+                        replayed_reason=rep.reason,
+                    )
+                )
+            i += 1
+            j += 1
+        elif rep is None or (rec is not None and rec.at < rep.at):
+            assert rec is not None
+            diffs.append(
+                CommandDiff(
+                    what="recorded_only",
+                    recorded_at=rec.at,
+                    recorded=str(rec.command),
+                    recorded_reason=rec.reason,
+                )
+            )
+            i += 1
+        else:
+            diffs.append(
+                CommandDiff(
+                    what="replayed_only",
+                    replayed_at=rep.at,
+                    replayed=str(rep.command),
+                    replayed_reason=rep.reason,
+                )
+            )
+            j += 1
+    return matched, diffs
+
+
+# -- the replay ----------------------------------------------------------------------------------------
+
+
+class _RestoreTail:
+    """What the daemon's restore would read at a restart: the last of some kinds plus a recent tail."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, tuple[int, EventBase]] = {}
+        self.tail: deque[tuple[int, EventBase]] = deque()
+
+    def add(self, seq: int, event: EventBase) -> None:
+        if event.kind in RESTORE_KINDS:
+            self.last[event.kind] = (seq, event)
+        self.tail.append((seq, event))
+        horizon = event.at - RESTORE_WINDOW
+        while self.tail and self.tail[0][1].at < horizon:
+            self.tail.popleft()
+
+    def events(self, now: datetime) -> list[EventBase]:
+        picked = {seq: event for seq, event in self.last.values()}
+        picked.update((seq, event) for seq, event in self.tail if event.at >= now - RESTORE_WINDOW)
+        return [picked[seq] for seq in sorted(picked)]
+
+
+def replay_events(
+    stored: Iterable[StoredEvent],
+    settings: Settings,
+    *,
+    core_factory: Callable[[Settings], ControllerCore] = build_core,
+    tolerance_s: float = 1.0,
+    max_differences: int = 20,
+) -> ReplayReport:
+    """Replay ``stored`` (oldest first) through fresh cores built by ``core_factory`` and compare."""
+    wall0 = time.perf_counter()
+    core = core_factory(settings)
+    restore = _RestoreTail()
+    recorded: list[CommandIssued] = []
+    replayed: list[CommandIssued] = []
+    counts = {"events": 0, "stop": 0, "states": 0, "inputs": 0}
+    versions: dict[str, None] = {}
+    digests: dict[str, None] = {}
+    span: list[datetime] = []
+
+    def events() -> Iterable[EventBase]:
+        for item in stored:
+            event = item.event
+            counts["events"] += 1
+            versions.setdefault(item.software_version)
+            if not span:
+                span.append(event.at)
+            if isinstance(event, CommandIssued):
+                if is_stop_command(event.inputs):
+                    counts["stop"] += 1
+                else:
+                    recorded.append(event)
+            elif isinstance(event, StateChanged):
+                counts["states"] += 1
+            elif isinstance(event, DaemonStarted):
+                digests.setdefault(event.config_digest)
+            restore.add(item.seq, event)
+            last_at[0] = event.at
+            yield event
+
+    last_at: list[datetime | None] = [None]
+    ticks = exact = fills = restarts = states_replayed = 0
+
+    def collect() -> None:
+        nonlocal states_replayed
+        for out in core.take_pending():
+            if isinstance(out, CommandIssued):
+                replayed.append(out)
+            elif isinstance(out, StateChanged):
+                states_replayed += 1
+
+    for step in plan_ticks(events(), settings.daemon.tick_s):
+        if step.restart is not None:
+            restarts += 1
+            core = core_factory(settings)
+            # the restart event itself is already in the tail; the daemon restored just before logging it
+            core.restore([e for e in restore.events(step.restart.at) if e is not step.restart])
+            continue
+        for event in step.inputs:
+            core.handle(event)
+            counts["inputs"] += 1
+        collect()
+        if step.tick_at is not None:
+            core.tick(step.tick_at)
+            ticks += 1
+            exact += step.exact
+            fills += step.fill
+            collect()
+    matched, diffs = compare_commands(recorded, replayed, tolerance_s)
+    wall = time.perf_counter() - wall0
+    return ReplayReport(
+        reproduced=not diffs,
+        events=counts["events"],
+        inputs=counts["inputs"],
+        ticks=ticks,
+        exact_ticks=exact,
+        fill_ticks=fills,
+        restarts=restarts,
+        recorded_commands=len(recorded),
+        replayed_commands=len(replayed),
+        matched=matched,
+        differing=sum(d.what == "differs" for d in diffs),
+        recorded_only=sum(d.what == "recorded_only" for d in diffs),
+        replayed_only=sum(d.what == "replayed_only" for d in diffs),
+        stop_commands=counts["stop"],
+        state_changes_recorded=counts["states"],
+        state_changes_replayed=states_replayed,
+        tolerance_s=tolerance_s,
+        first_differences=diffs[:max_differences],
+        log_versions=list(versions),
+        current_version=__version__,
+        log_config_digests=list(digests),
+        current_config_digest=settings.digest(),
+        span_start=span[0] if span else None,
+        span_end=last_at[0],
+        wall_s=round(wall, 3),
+        events_per_s=round(counts["events"] / wall, 1) if wall > 0 else 0.0,
+    )
+
+
+def format_report(report: ReplayReport) -> str:
+    """The replay summary as a plain-text table, with the first differences."""
+    rows = [
+        ("events read", f"{report.events}"),
+        ("span", f"{report.span_start} .. {report.span_end}"),
+        ("inputs fed", f"{report.inputs}"),
+        ("ticks", f"{report.ticks} ({report.exact_ticks} exact, {report.fill_ticks} fill)"),
+        ("daemon restarts", f"{report.restarts}"),
+        ("commands recorded", f"{report.recorded_commands} (+{report.stop_commands} stop standby)"),
+        ("commands replayed", f"{report.replayed_commands}"),
+        ("reproduced", f"{report.matched} (within {report.tolerance_s:g} s)"),
+        ("differing", f"{report.differing}"),
+        ("recorded only", f"{report.recorded_only}"),
+        ("replayed only", f"{report.replayed_only}"),
+        (
+            "state changes",
+            f"{report.state_changes_recorded} recorded, {report.state_changes_replayed} replayed",
+        ),
+        ("log versions", ", ".join(report.log_versions) or "-"),
+        ("current version", report.current_version),
+        ("config digest", _digest_note(report)),
+        ("speed", f"{report.events_per_s:,.0f} events/s ({report.wall_s:.2f} s)"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    verdict = "REPRODUCED" if report.reproduced else "DIFFERENT"
+    lines.append("")
+    lines.append(f"result: {verdict}")
+    if report.first_differences:
+        lines.append("")
+        lines.append("first differences:")
+        for diff in report.first_differences:
+            lines.append("  " + _diff_line(diff))
+    return "\n".join(lines)
+
+
+def _digest_note(report: ReplayReport) -> str:
+    if not report.log_config_digests:
+        return f"{report.current_config_digest} (the log names none)"
+    same = report.current_config_digest in report.log_config_digests
+    note = "same as the log" if same else f"log had {', '.join(report.log_config_digests)}"
+    return f"{report.current_config_digest} ({note})"
+
+
+def _diff_line(diff: CommandDiff) -> str:
+    if diff.what == "differs":
+        return (
+            f"{diff.recorded_at}: recorded {diff.recorded} ({diff.recorded_reason}), "
+            f"replayed {diff.replayed} at {diff.replayed_at} ({diff.replayed_reason})"
+        )
+    if diff.what == "recorded_only":
+        return f"{diff.recorded_at}: recorded {diff.recorded} ({diff.recorded_reason}); replay issued nothing"
+    return f"{diff.replayed_at}: replay issued {diff.replayed} ({diff.replayed_reason}); the log has nothing"
