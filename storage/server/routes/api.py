@@ -167,7 +167,7 @@ def get_telemetry(
     context = context_of(request)
     start, end = _range(request, start, end)
     points = min(points, context.config.telemetry_max_points)
-    data = query_telemetry(context.engine, access.site, start, end, points)
+    data = query_telemetry(context.engine, access.site, start, end, points, context.clock.now())
     return TelemetryOut.model_validate(
         {
             "site": access.site.name,

@@ -97,7 +97,7 @@ def _last_setpoint(engine: Engine, site: SiteRef, start_us: int) -> float | None
 
 
 def _slots(engine: Engine, site: SiteRef, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Intervals of the schedule slots in force, from the site's ``slot_changed`` events."""
+    """Intervals of the schedule slots in force, from the site's ``slot_changed`` events (up to ``end``)."""
     base = select(SITE_EVENTS.c.at, SITE_EVENTS.c.payload).where(
         SITE_EVENTS.c.site_id == site.id, SITE_EVENTS.c.kind == "slot_changed"
     )
@@ -121,8 +121,10 @@ def _slots(engine: Engine, site: SiteRef, start: datetime, end: datetime) -> lis
     return slots
 
 
-def query_telemetry(engine: Engine, site: SiteRef, start: datetime, end: datetime, points: int) -> Telemetry:
-    """``points`` buckets covering ``[start, end)`` for ``site``."""
+def query_telemetry(
+    engine: Engine, site: SiteRef, start: datetime, end: datetime, points: int, now: datetime | None = None
+) -> Telemetry:
+    """``points`` buckets covering ``[start, end)`` for ``site``; slot spans stop at ``now`` if earlier."""
     start_us, end_us = to_micros(start), to_micros(end)
     width_us = max(1, -(-(end_us - start_us) // points))
     level = max((lv for lv in ROLLUP_LEVELS_S if lv * 1_000_000 <= width_us), default=None)
@@ -148,7 +150,8 @@ def query_telemetry(engine: Engine, site: SiteRef, start: datetime, end: datetim
     last_index = max((int(row[0]) for row in rows), default=-1)
     _carry_setpoint(series["setpoint_w"], _last_setpoint(engine, site, start_us), last_index)
     t = [from_micros(start_us + i * width_us) for i in range(points)]
-    return Telemetry(start, end, width_us / 1e6, source, t, series, _slots(engine, site, start, end))
+    slots_end = end if now is None else max(start, min(end, now))
+    return Telemetry(start, end, width_us / 1e6, source, t, series, _slots(engine, site, start, slots_end))
 
 
 def _carry_setpoint(setpoint: dict[str, list[float | None]], last: float | None, until: int) -> None:

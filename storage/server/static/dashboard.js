@@ -67,7 +67,7 @@
         margin: { l: 50, r: 50, t: 10, b: 40 }, hovermode: "x unified", shapes: shapes,
         legend: { orientation: "h", y: -0.15 },
         yaxis: { title: { text: "W (+ import / + discharge)" }, zeroline: true },
-        yaxis2: { title: { text: "SoC %" }, overlaying: "y", side: "right", range: [0, 100] }
+        yaxis2: { title: { text: "SoC %" }, overlaying: "y", side: "right", range: [0, 100], tickmode: "auto", showgrid: false }
       };
       Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
       chart.dataset.points = String(d.t.length);
