@@ -19,6 +19,22 @@ a reason and every input that decided it). A command equal to the last one is ne
 Decisions (``desired_state``), in priority order: a device fault or over-temperature → SafetyLimit;
 battery data missing or stale → Standby; the slot's direction blocked by SoC / ``socLimit`` (with
 hysteresis) → SafetyLimit; netzero / netzero_plus without fresh meter data → Standby; else the slot's mode.
+Staleness is judged on every event from its ``at`` (and on every tick from ``now``); ``SourceStale`` /
+``SourceRecovered`` set and clear an explicit flag, and a new reading clears it too.
+
+Commands: Standby and SafetyLimit → standby; Charging / Discharging → the slot's power clamped to
+:meth:`ControllerCore.effective_limits` (re-issued whenever that changes); NetZero / NetZeroPlus → the
+regulator's set-point, clamped to one direction and the limits, 0 below ``start_threshold_w``. The regulator
+sees every input through ``observe`` (and every ``CommandIssued``), is ``reset`` on entering a regulated
+state (after observing the triggering input), and is asked to ``decide`` on entry, on each meter reading and
+each tick; its ``events`` are recorded whenever it returns a decision, its set-point is used when ``write``
+is true (always on entry), and a running set-point that no longer fits the limits is clamped at once.
+A ``ScheduleLoaded`` acts only through the slot: if the slot in force changes, ``SlotChanged`` is recorded
+and ``slot_started`` (or ``slot_ended`` for the default) fires.
+
+The table lives in :mod:`controller.domain.states`. ``transitions`` binds the trigger methods (and
+``may_<trigger>``) onto the model; the model defines none of them itself (so no ``model_override`` is needed),
+and the periodic trigger is called ``clock_tick`` because the model's public method is ``tick(now)``.
 """
 
 from __future__ import annotations
@@ -218,8 +234,10 @@ class ControllerCore:
     def restore(self, events: Iterable[EventBase]) -> Projection:
         """Rebuild from a log (oldest first) without re-triggering: fold, warm the regulator, set the state.
 
-        The regulator sees the same ``observe`` / ``reset`` sequence it saw live (memory it changes inside
-        ``decide`` is not replayed). Nothing is added to pending.
+        The regulator is warmed up in log order: ``observe`` for each input and ``CommandIssued``, ``reset``
+        at each ``StateChanged`` into a regulated state (memory it changes inside ``decide`` is not
+        replayed). The slot is re-evaluated on the next tick, silently if unchanged. Nothing is added to
+        pending and nothing is sent: act on ``last_command`` yourself if the device must be re-synchronised.
         """
         events = list(events)
         projection = project(events, self.limits)
