@@ -147,7 +147,7 @@ class RegulationSettings(_Section):
         default=40.0, gt=0, le=120, description="Largest meter lag the estimator considers"
     )
     lag_window_s: float = Field(
-        default=1800.0, gt=0, description="Memory (time constant) of the online lag estimator, seconds"
+        default=150.0, gt=0, description="Memory (time constant) of the online lag estimator, seconds"
     )
     lag_min_confidence: float = Field(
         default=0.3, ge=0, le=1, description="Use the lag estimate only at or above this confidence"

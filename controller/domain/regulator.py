@@ -57,6 +57,7 @@ _MEASURE_TOLERANCE_W = 15.0
 _HISTORY_MARGIN_S = 120.0
 _SPIKE_WINDOW_S = 3.5
 _ESTIMATE_EVERY_S = 10.0
+_MIN_EVIDENCE_W = 1000.0  # battery movement (sum of |steps|) the lag estimate must rest on
 
 
 class BatteryResponseModel:
@@ -219,7 +220,7 @@ class LagEstimator:
                 cost[d] += abs(dm + db) - base
         while edges and edges[0][0] < final - self.max_lag - 1:
             edges.popleft()
-        if self._decay_k is not None and final - self._decay_k >= 60:
+        if self._decay_k is not None and final - self._decay_k >= 10:
             factor = math.exp(-(final - self._decay_k) / self.window_s)
             self._cost = [c * factor for c in cost]
             self._evidence *= factor
@@ -255,6 +256,7 @@ class ZsmRegulator:
         self._lag_logged: LagEstimate | None = None
         self._lag_logged_t = -math.inf
         self._lag_estimate: LagEstimate | None = None
+        self._lag_trusted: float | None = None
         # Meter: newest value, when first seen (a meter that refreshes every N s repeats values).
         self._meter_w: float | None = None
         self._meter_t = -math.inf
@@ -329,9 +331,8 @@ class ZsmRegulator:
         s = self.settings
         if s.lag_s != "auto":
             return float(s.lag_s), "config"
-        est = self._lag_estimate
-        if est is not None and est.confidence >= s.lag_min_confidence:
-            return est.lag_s, "estimate"
+        if self._lag_trusted is not None:
+            return self._lag_trusted, "estimate"
         return s.lag_initial_s, "prior"
 
     def _refill(self, t: float) -> None:
@@ -348,6 +349,12 @@ class ZsmRegulator:
         self._estimate_t = t
         est = self.estimator.estimate()
         self._lag_estimate = est
+        if (
+            est is not None
+            and est.confidence >= self.settings.lag_min_confidence
+            and est.evidence_w >= _MIN_EVIDENCE_W
+        ):
+            self._lag_trusted = est.lag_s  # kept while later estimates are less sure
         if est is None:
             return ()
         logged = self._lag_logged

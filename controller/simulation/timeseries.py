@@ -51,6 +51,13 @@ class SimSeries:
     def __len__(self) -> int:
         return len(self.t_s)
 
+    def after(self, start_s: float) -> SimSeries:
+        """The part from ``start_s`` on (e.g. to score after a learning period)."""
+        i = next((k for k, t in enumerate(self.t_s) if t >= start_s), len(self.t_s))
+        cut = SimSeries(**{name: getattr(self, name)[i:] for name in CSV_COLUMNS})
+        cut.commands = [(t, w) for t, w in self.commands if t >= start_s]
+        return cut
+
 
 def _fmt(value: float | str | None) -> str:
     if value is None:
