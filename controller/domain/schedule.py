@@ -25,16 +25,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     PrivateAttr,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -114,10 +116,41 @@ def _device_max(info: ValidationInfo, mode: Mode) -> int | None:
     return value if isinstance(value, int) else None
 
 
+_NULL: dict[str, Any] = {"type": "null"}
+#: Which parameters each mode takes, for editors that work from the JSON Schema alone.
+_MODE_RULES: list[dict[str, Any]] = [
+    {
+        "if": {"properties": {"mode": {"enum": ["charge", "discharge"]}}},
+        "then": {"required": ["power_w"], "properties": {"max_w": _NULL, "target_offset_w": _NULL}},
+    },
+    {"if": {"properties": {"mode": {"const": "netzero"}}}, "then": {"properties": {"power_w": _NULL}}},
+    {
+        "if": {"properties": {"mode": {"const": "netzero_plus"}}},
+        "then": {"properties": {"power_w": _NULL, "target_offset_w": _NULL}},
+    },
+    {
+        "if": {"properties": {"mode": {"const": "standby"}}},
+        "then": {"properties": {"power_w": _NULL, "max_w": _NULL, "target_offset_w": _NULL}},
+    },
+]
+_LOCAL_TIME = WithJsonSchema({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"})
+_DATE_TIME = WithJsonSchema(
+    {
+        "type": "string",
+        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+        r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$",
+    }
+)
+LocalTime = Annotated[time, _LOCAL_TIME]
+LocalOrOffsetDateTime = Annotated[datetime, _DATE_TIME]
+
+
 class SlotAction(BaseModel):
     """What to do: a mode and its parameters (also the schedule's default for uncovered time)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra={"allOf": cast(list[JsonValue], _MODE_RULES)}
+    )
 
     id: str | None = Field(
         default=None,
@@ -221,9 +254,13 @@ def _local_time(value: time, info: ValidationInfo) -> time:
 class RecurringSlot(SlotAction):
     """A weekly slot: on each of ``days`` from local ``start`` to ``end`` (next day when ``end <= start``)."""
 
-    days: tuple[Weekday, ...] = Field(min_length=1, description="Days on which the slot starts (local)")
-    start: time = Field(description="Local start time, HH:MM[:SS]")
-    end: time = Field(description="Local end time, HH:MM[:SS]; at or before start means the next day")
+    days: tuple[Weekday, ...] = Field(
+        min_length=1,
+        description="Days on which the slot starts (local)",
+        json_schema_extra={"uniqueItems": True},
+    )
+    start: LocalTime = Field(description="Local start time, HH:MM[:SS]")
+    end: LocalTime = Field(description="Local end time, HH:MM[:SS]; at or before start means the next day")
 
     _day_indices: frozenset[int] = PrivateAttr(default=frozenset())
 
@@ -254,10 +291,10 @@ class RecurringSlot(SlotAction):
 class DatedSlot(SlotAction):
     """A one-off slot from ``start`` to ``end`` (local when naive, absolute with an offset)."""
 
-    start: datetime = Field(
+    start: LocalOrOffsetDateTime = Field(
         description="Start date-time; without offset it is local to the schedule's timezone"
     )
-    end: datetime = Field(description="End date-time (exclusive); must be after start")
+    end: LocalOrOffsetDateTime = Field(description="End date-time (exclusive); must be after start")
 
 
 @dataclass(frozen=True, slots=True)

@@ -376,3 +376,53 @@ def test_frozen_clock_walk_through_the_repeated_hour() -> None:
             assert (schedule.slot_at(now).mode is Mode.CHARGE) == charging, now
             frozen.tick(timedelta(minutes=10))
     assert schedule.next_change_after(utc(2026, 10, 25, 1, 0)) == utc(2026, 10, 25, 2, 0)
+
+
+# -- the schema alone is enough for other tools ---------------------------------------------------------
+
+VALID_FOR_BOTH: list[dict[str, Any]] = [
+    {},
+    {"timezone": "UTC", "default": {"mode": "netzero", "max_w": 600, "target_offset_w": -20.5}},
+    {"recurring": [slot(ALL_DAYS, "22:00", "06:30:15", "charge", power_w=800, id="night")]},
+    {"recurring": [slot(["sat"], "00:00", "00:00", "netzero_plus", max_w=300)]},
+    {"dated": [{"start": "2026-12-24T00:00", "end": "2026-12-27T00:00:00Z", "mode": "standby"}]},
+    {"dated": [{"start": "2026-12-24", "end": "2026-12-27", "mode": "standby"}]},
+    {"dated": [{"start": "2026-03-29T02:30:00+01:00", "end": "2026-03-29T05:00", "mode": "discharge",
+                "power_w": 250}]},
+]  # fmt: skip
+INVALID_FOR_BOTH: list[dict[str, Any]] = [
+    {"recurring": [slot(["mon"], "01:00", "02:00", "charge")]},
+    {"recurring": [slot(["mon"], "01:00", "02:00", "standby", power_w=100)]},
+    {"recurring": [slot(["mon"], "01:00", "02:00", "netzero_plus", target_offset_w=5)]},
+    {"recurring": [slot(["mon"], "01:00", "02:00", "discharge", power_w=100, max_w=5)]},
+    {"recurring": [slot(["mon", "mon"], "01:00", "02:00")]},
+    {"recurring": [slot(["mon"], "1:00", "02:00")]},
+    {"recurring": [slot(["mon"], "01:00+01:00", "02:00")]},
+    {"recurring": [slot(["mon"], "01:00", "02:00", "boost")]},
+    {"dated": [{"start": "2026-12-24T10", "end": "2026-12-27T00:00", "mode": "standby"}]},
+    {"default": {"mode": "standby"}, "extra": 1},
+]
+
+
+def schema_validator() -> Any:
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    return jsonschema_rs.Draft202012Validator(schedule_json_schema())
+
+
+@pytest.mark.parametrize("data", VALID_FOR_BOTH)
+def test_schema_and_model_accept_the_same_valid_schedules(data: dict[str, Any]) -> None:
+    Schedule.model_validate(data)
+    assert schema_validator().is_valid(data)
+
+
+@pytest.mark.parametrize("data", INVALID_FOR_BOTH)
+def test_schema_and_model_reject_the_same_malformed_schedules(data: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        Schedule.model_validate(data)
+    assert not schema_validator().is_valid(data)
+
+
+def test_model_output_is_valid_against_the_schema() -> None:
+    validator = schema_validator()
+    for example in VALID_FOR_BOTH + schedule_json_schema()["examples"]:
+        assert validator.is_valid(Schedule.model_validate(example).model_dump(mode="json"))
