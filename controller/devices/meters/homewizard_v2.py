@@ -161,6 +161,7 @@ def request_token(
             what="HomeWizard pairing",
             json={"name": user},
             headers={"X-Api-Version": "2"},
+            verify=str(ca_file) if ca_file else True,
         )
     except ApiDisabled as err:
         raise ButtonNotPressed(
@@ -195,6 +196,7 @@ class HomeWizardV2Meter:
         self.timeout_s = timeout_s
         self._zone = ZoneInfo(meter_timezone)
         self._session = _session(ca_file, serial)
+        self._verify: str | bool = str(ca_file) if ca_file else True
         self._filter = NewDataFilter()
 
     def _get(self, path: str) -> Any:
@@ -207,6 +209,7 @@ class HomeWizardV2Meter:
             what=f"HomeWizard v2 {path}",
             endpoint=self._endpoint,
             headers={"Authorization": f"Bearer {self._token}", "X-Api-Version": "2"},
+            verify=self._verify,
         )
         return json_body(response, f"HomeWizard v2 {path}")
 
