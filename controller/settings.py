@@ -57,6 +57,16 @@ class BatterySettings(_Section):
     )
     read_interval_s: float = Field(default=5.0, gt=0, le=300, description="Seconds between status reads")
     timeout_s: float = Field(default=3.0, gt=0, le=60, description="HTTP timeout for one request")
+    retries: int = Field(
+        default=2, ge=0, le=10, description="Retries of a failed request (transient errors only)"
+    )
+    standby_style: Literal["hold", "persist"] = Field(
+        default="hold",
+        description="Standby write: 'hold' = smartMode 1 (RAM), 'persist' = smartMode 0 (stored in flash)",
+    )
+    discovery_timeout_s: float = Field(
+        default=3.0, gt=0, le=30, description="Seconds to browse mDNS when host is 'auto'"
+    )
 
 
 class MeterSettings(_Section):
@@ -83,6 +93,26 @@ class MeterSettings(_Section):
         default=1.0, gt=0, le=60, description="Seconds between polls (pull meters)"
     )
     timeout_s: float = Field(default=2.0, gt=0, le=60, description="Timeout for one meter request")
+    serial: str | None = Field(
+        default=None,
+        description="HomeWizard serial (12 hex): TLS name check for v2 and which meter 'auto' picks",
+    )
+    ca_file: Path | None = Field(
+        default=None, description="PEM file of the HomeWizard CA (API v2 over HTTPS)"
+    )
+    push: bool = Field(
+        default=True, description="HomeWizard v2: use the /api/ws WebSocket push instead of polling"
+    )
+    dsmr_version: Literal["2.2", "3", "4", "5", "5B"] = Field(
+        default="5", description="DSMR telegram version for dsmr_tcp/dsmr_serial (5B = Belgian e-MUCS)"
+    )
+    shelly_variant: Literal["pro3em", "em1"] = Field(
+        default="pro3em",
+        description="Shelly API: 'pro3em' (EM.GetStatus) or 'em1' (EM1.GetStatus, EM Gen3/Pro EM)",
+    )
+    meter_timezone: str = Field(
+        default="Europe/Amsterdam", description="Time zone of the meter clock (HomeWizard v2 timestamps)"
+    )
 
 
 class LimitSettings(_Section):
