@@ -8,14 +8,19 @@ stays in force.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any, Protocol
 
 import requests
 from pydantic import ValidationError
 
-from controller.daemon.server_client import FetchedSchedule, ServerClient, ServerRejected, ServerUnavailable
+from controller.daemon.server_client import (
+    FetchedSchedule,
+    ServerClient,
+    ServerRejected,
+    ServerUnavailable,
+    parse_schedule_document,
+)
 from controller.domain.schedule import Schedule
 from controller.settings import LimitSettings, ScheduleSourceSettings
 
@@ -97,18 +102,10 @@ class UrlScheduleSource:
             raise ServerUnavailable(f"GET {self.url}: HTTP {response.status_code}")
         if response.status_code >= 400:
             raise ServerRejected(f"GET {self.url}: HTTP {response.status_code}", response.status_code)
-        try:
-            body = json.loads(response.text)
-        except ValueError as err:
-            raise ServerRejected(
-                f"{self.url} is not JSON: {response.text[:120]!r}", response.status_code
-            ) from err
-        if not isinstance(body, dict):
-            raise ServerRejected(f"{self.url} is not a JSON object", response.status_code)
         new_etag = response.headers.get("ETag") or hashlib.sha256(response.content).hexdigest()[:16]
         if etag is not None and new_etag == etag:
             return FetchedSchedule(None, etag)
-        return FetchedSchedule(body, new_etag)
+        return parse_schedule_document(response.content, new_etag)
 
 
 class FileScheduleSource:
@@ -127,13 +124,7 @@ class FileScheduleSource:
         digest = hashlib.sha256(content).hexdigest()[:16]
         if digest == etag:
             return FetchedSchedule(None, etag)
-        try:
-            body = json.loads(content)
-        except ValueError as err:
-            raise ServerRejected(f"{self.path} is not JSON: {err}", 0) from err
-        if not isinstance(body, dict):
-            raise ServerRejected(f"{self.path} is not a JSON object", 0)
-        return FetchedSchedule(body, digest)
+        return parse_schedule_document(content, digest)
 
 
 def build_schedule_source(

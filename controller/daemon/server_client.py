@@ -6,6 +6,7 @@ become :class:`ServerUnavailable` (transient: retry later); other refusals becom
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ __all__ = [
     "ServerRejected",
     "ServerUnavailable",
     "StatusReport",
+    "parse_schedule_document",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -47,11 +49,16 @@ class ServerRejected(ServerError):
 
 @dataclass(frozen=True)
 class FetchedSchedule:
-    """A schedule document from a source; ``body`` is ``None`` when it did not change (304)."""
+    """A schedule document from a source.
+
+    ``body`` is ``None`` when it did not change (304) or could not be read; ``error`` then says why the
+    document is unusable (not JSON, not an object), which rejects it like an invalid schedule.
+    """
 
     body: dict[str, Any] | None
     etag: str | None
     version: int | None = None
+    error: str | None = None
 
 
 class StatusReport(BaseModel):
@@ -80,6 +87,19 @@ def raw_event_json(event: RawEvent) -> dict[str, Any]:
         "schema_version": event.schema_version,
         "software_version": event.software_version,
     }
+
+
+def parse_schedule_document(
+    text: str | bytes, etag: str | None, version: int | None = None
+) -> FetchedSchedule:
+    """A fetched document: the JSON object, or the reason it cannot be a schedule."""
+    try:
+        body = json.loads(text)
+    except ValueError as err:
+        return FetchedSchedule(None, etag, version, error=f"not JSON: {err}")
+    if not isinstance(body, dict):
+        return FetchedSchedule(None, etag, version, error="not a JSON object")
+    return FetchedSchedule(body, etag, version)
 
 
 class ServerClient:
@@ -122,17 +142,10 @@ class ServerClient:
         response = self._send("GET", "schedule", headers=headers)
         version_text = response.headers.get("X-Schedule-Version")
         version = int(version_text) if version_text and version_text.isdigit() else None
+        new_etag = response.headers.get("ETag", etag)
         if response.status_code == 304:
-            return FetchedSchedule(None, response.headers.get("ETag", etag), version)
-        try:
-            body = response.json()
-        except ValueError as err:
-            raise ServerRejected(
-                f"schedule is not JSON: {response.text[:120]!r}", response.status_code
-            ) from err
-        if not isinstance(body, dict):
-            raise ServerRejected("schedule is not a JSON object", response.status_code)
-        return FetchedSchedule(body, response.headers.get("ETag"), version)
+            return FetchedSchedule(None, new_etag, version)
+        return parse_schedule_document(response.text, new_etag, version)
 
     def post_events(self, events: Sequence[RawEvent]) -> int:
         """Store a batch; returns the highest seq up to which the server holds every event."""

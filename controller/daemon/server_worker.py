@@ -128,9 +128,9 @@ class ServerWorker:
     def _fetch_schedule(self) -> None:
         assert self._source is not None
         fetched = self._source.fetch(self.schedule_etag)
-        if fetched.body is None:
+        if fetched.body is None and fetched.error is None:
             return
-        errors = check_schedule(fetched.body, self._limits)
+        errors = [fetched.error] if fetched.error else check_schedule(fetched.body or {}, self._limits)
         now = self._clock.now()
         if errors:
             LOGGER.error(
@@ -143,7 +143,7 @@ class ServerWorker:
                 ScheduleLoaded(
                     at=now,
                     source=self._source.name,
-                    schedule=fetched.body,
+                    schedule=fetched.body or {},
                     etag=fetched.etag,
                     version=fetched.version,
                 )

@@ -14,6 +14,7 @@ from controller.domain.events import CommandIssued, CommandResult, MeterReading,
 from controller.domain.machine import ControllerCore
 from controller.domain.regulator import ZsmRegulator
 from controller.settings import LimitSettings, RegulationSettings
+from controller.simulation.devices.homewizard_server import HomeWizardV1Server
 from controller.simulation.devices.zendure_server import ZendureServer
 from storage.event_log import EventLog
 from tests.daemon.conftest import START, Site
@@ -123,3 +124,21 @@ def test_battery_outage_logs_once_and_recovers(site: Site, tmp_path: Path) -> No
     states = [s.event.to_state for s in log.iter_events() if isinstance(s.event, StateChanged)]
     assert "Standby" in states[1:], "stale battery data led to Standby"
     assert loop.core.state == "NetZero"
+
+
+def test_meter_outage_in_netzero_goes_to_standby_and_back(site: Site, tmp_path: Path) -> None:
+    log = EventLog.open_sqlite(tmp_path / "daemon.db", site_id="test")
+    loop = make_loop(site, log)
+    run(loop, site, 60, [ScheduleLoaded(at=START, source="test", schedule=schedule(slot("netzero", 0, 30)))])
+    assert loop.core.state == "NetZero"
+    port = site.meter.port
+    site.meter.stop()
+    run(loop, site, 60)
+    assert loop.core.state == "Standby"
+    assert loop.core.last_command is not None and loop.core.last_command.kind is CommandKind.STANDBY
+    site.meter = HomeWizardV1Server(site.home.meter_port, site.clock, port=port)
+    site.meter.start()
+    run(loop, site, 60)
+    assert loop.core.state == "NetZero"
+    kinds = [s.kind for s in log.iter_events()]
+    assert kinds.count("source_stale") == 1 and kinds.count("source_recovered") == 1
