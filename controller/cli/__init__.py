@@ -26,6 +26,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.cli.site",
     "controller.cli.user",
     "controller.cli.simulate",
+    "controller.cli.replay",
+    "controller.cli.tune",
+    "controller.cli.lag",
+    "controller.cli.audit",
 )
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
+from controller.settings import Settings
 from storage.event_log import EventLog
 
 __all__ = [
@@ -19,7 +23,9 @@ __all__ = [
     "LogFileError",
     "fmt_local",
     "is_stop_command",
+    "last_event_time",
     "open_log",
+    "settings_with",
     "zone",
 ]
 
@@ -77,3 +83,41 @@ def fmt_local(at: datetime | None, tz: tzinfo, *, date: bool = True) -> str:
         text += f".{local.microsecond // 1000:03d}"
     name = local.tzname() or ""
     return f"{text} {name}".rstrip() if tz is not UTC else f"{text} UTC"
+
+
+def settings_with(settings: Settings, assignments: Sequence[str]) -> Settings:
+    """``settings`` with ``section.field=value`` overrides (values parsed as JSON, else taken as text)."""
+    data = settings.model_dump()
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        path = key.strip().split(".")
+        if not sep or not all(path):
+            raise ValueError(f"expected section.field=value, got {assignment!r}")
+        try:
+            value: object = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        target = data
+        for part in path[:-1]:
+            inner = target.get(part)
+            if not isinstance(inner, dict):
+                raise ValueError(f"unknown setting {key!r}")
+            target = inner
+        if path[-1] not in target:
+            raise ValueError(f"unknown setting {key!r}")
+        target[path[-1]] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        raise ValueError(str(err)) from err
+
+
+def last_event_time(log: EventLog) -> datetime | None:
+    """When the newest readable event happened."""
+    seq = log.last_seq()
+    while seq > 0:
+        found = log.read_after(seq - 1, limit=1)
+        if found:
+            return found[0].at
+        seq -= 1
+    return None

@@ -1,0 +1,49 @@
+"""``zsm lag LOG.db``: the meter lag the log shows (battery steps echoed by the meter), with a confidence."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "lag", help="estimate the meter lag from a log, with a confidence figure", description=__doc__
+    )
+    parser.add_argument("log", help="the daemon's SQLite event log (LOG.db)")
+    parser.add_argument(
+        "--hours", type=float, default=None, help="only the last H hours of the log (default: all of it)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per machine step otherwise
+    from datetime import timedelta
+
+    from controller.cli.common import settings_or_exit
+    from controller.logtools.common import LogFileError, last_event_time, open_log
+    from controller.logtools.lag import estimate_lag, format_lag
+
+    settings = settings_or_exit(args)
+    kinds = ["meter_reading", "battery_reading", "command_issued"]
+    try:
+        log = open_log(args.log)
+    except LogFileError as err:
+        print(f"zsm lag: {err}", file=sys.stderr)
+        return 2
+    try:
+        end = last_event_time(log)
+        if end is None:
+            print("zsm lag: the log is empty", file=sys.stderr)
+            return 2
+        start = end - timedelta(hours=args.hours) if args.hours else end - timedelta(days=36_500)
+        events = (stored.event for stored in log.iter_range(start, end + timedelta(seconds=1), kinds))
+        report = estimate_lag(events, settings.regulation)
+    finally:
+        log.close()
+    print(report.model_dump_json(indent=2) if args.json else format_lag(report))
+    return 0 if report.lag_s is not None else 1
