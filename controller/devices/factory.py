@@ -1,0 +1,161 @@
+"""Build the battery and meter adapters from :class:`~controller.settings.Settings`.
+
+``host = "auto"`` resolves through mDNS discovery, remembers the last good address (an
+:class:`AddressBook`, optionally a JSON file) and re-discovers after repeated failures; a static IP or host
+name is used as is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from controller.clock import Clock
+from controller.devices.discovery import Kind, find_address
+from controller.devices.hosts import AddressBook, AutoHost, HostResolver, StaticHost
+from controller.devices.meters.base import MeterAdapter
+from controller.devices.meters.dsmr import DsmrMeter, SerialSource, TcpSource
+from controller.devices.meters.homewizard_v1 import HomeWizardV1Meter
+from controller.devices.meters.homewizard_v2 import HomeWizardV2Meter, HomeWizardV2Push
+from controller.devices.meters.json_http import JsonHttpMeter
+from controller.devices.meters.shelly import ShellyMeter
+from controller.devices.zendure_client import ZendureClient
+from controller.devices.zendure_commands import StandbyStyle
+from controller.settings import Settings
+
+__all__ = ["Discover", "address_book_for", "build_battery", "build_meter", "resolver_for"]
+
+LOGGER = logging.getLogger(__name__)
+
+Discover = Callable[[Kind, str | None], tuple[str, int] | None]
+"""``discover(kind, serial) -> (host, port) | None``; injectable for tests."""
+
+_METER_PORTS = {"homewizard_v1": 80, "homewizard_v2": 443, "dsmr_tcp": 2001, "shelly": 80, "json_http": 80}
+
+
+def address_book_for(settings: Settings) -> AddressBook:
+    """The address book next to the daemon's database (``<db>.addresses.json``)."""
+    path = Path(settings.database_path)
+    return AddressBook(path.with_name(path.name + ".addresses.json"))
+
+
+def _default_discover(clock: Clock, timeout_s: float) -> Discover:
+    def discover(kind: Kind, serial: str | None) -> tuple[str, int] | None:
+        return find_address(kind, clock=clock, serial=serial, timeout_s=timeout_s)
+
+    return discover
+
+
+def resolver_for(
+    kind: Kind,
+    host: str,
+    port: int,
+    *,
+    clock: Clock,
+    serial: str | None,
+    book: AddressBook,
+    discover: Discover,
+) -> HostResolver:
+    """A static address, or an :class:`AutoHost` for ``"auto"``."""
+    if host.strip().lower() != "auto":
+        return StaticHost(host, port)
+    key = f"{kind}:{serial or '*'}"
+    return AutoHost(key, lambda: discover(kind, serial), clock, book=book)
+
+
+def build_battery(
+    settings: Settings,
+    clock: Clock,
+    *,
+    book: AddressBook | None = None,
+    discover: Discover | None = None,
+) -> ZendureClient:
+    """The zenSDK client for ``settings.battery``."""
+    cfg = settings.battery
+    resolver = resolver_for(
+        "zendure",
+        cfg.host,
+        cfg.port,
+        clock=clock,
+        serial=cfg.serial,
+        book=book or address_book_for(settings),
+        discover=discover or _default_discover(clock, cfg.discovery_timeout_s),
+    )
+    return ZendureClient(
+        resolver,
+        clock=clock,
+        sn=cfg.serial,
+        timeout_s=cfg.timeout_s,
+        retries=cfg.retries,
+        standby=StandbyStyle(cfg.standby_style),
+    )
+
+
+def build_meter(
+    settings: Settings,
+    clock: Clock,
+    *,
+    book: AddressBook | None = None,
+    discover: Discover | None = None,
+) -> MeterAdapter:
+    """The meter adapter for ``settings.meter`` (``ValueError`` for an incomplete configuration)."""
+    cfg = settings.meter
+    kind = cfg.kind
+    if kind == "dsmr_serial":
+        if not cfg.serial_port:
+            raise ValueError("meter.kind = 'dsmr_serial' needs meter.serial_port")
+        return DsmrMeter(
+            SerialSource(cfg.serial_port, dsmr_version=cfg.dsmr_version),
+            clock=clock,
+            dsmr_version=cfg.dsmr_version,
+        )
+    if kind == "json_http":
+        if not cfg.url or not cfg.json_path:
+            raise ValueError("meter.kind = 'json_http' needs meter.url and meter.json_path")
+        return JsonHttpMeter(
+            cfg.url, cfg.json_path, clock=clock, unit=cfg.unit, sign=cfg.sign, timeout_s=cfg.timeout_s
+        )
+    port = cfg.port or _METER_PORTS[kind]
+    if cfg.host.strip().lower() == "auto" and kind not in ("homewizard_v1", "homewizard_v2"):
+        raise ValueError(f"meter.host = 'auto' works for HomeWizard meters only; set an address for {kind}")
+    resolver = resolver_for(
+        "homewizard_v2" if kind == "homewizard_v2" else "homewizard_v1",
+        cfg.host,
+        port,
+        clock=clock,
+        serial=cfg.serial,
+        book=book or address_book_for(settings),
+        discover=discover or _default_discover(clock, settings.battery.discovery_timeout_s),
+    )
+    if kind == "homewizard_v1":
+        return HomeWizardV1Meter(resolver, clock=clock, timeout_s=cfg.timeout_s)
+    if kind == "homewizard_v2":
+        if cfg.token is None:
+            raise ValueError("meter.kind = 'homewizard_v2' needs meter.token (run: zsm pair-meter)")
+        token = cfg.token.get_secret_value()
+        if cfg.push:
+            return HomeWizardV2Push(
+                resolver,
+                clock=clock,
+                token=token,
+                serial=cfg.serial,
+                ca_file=cfg.ca_file,
+                timeout_s=max(cfg.timeout_s, 2.0),
+                wait_s=cfg.poll_interval_s,
+                meter_timezone=cfg.meter_timezone,
+            )
+        return HomeWizardV2Meter(
+            resolver,
+            clock=clock,
+            token=token,
+            serial=cfg.serial,
+            ca_file=cfg.ca_file,
+            timeout_s=cfg.timeout_s,
+            meter_timezone=cfg.meter_timezone,
+        )
+    if kind == "dsmr_tcp":
+        return DsmrMeter(
+            TcpSource(resolver), clock=clock, dsmr_version=cfg.dsmr_version, wait_s=cfg.poll_interval_s
+        )
+    return ShellyMeter(resolver, clock=clock, variant=cfg.shelly_variant, timeout_s=cfg.timeout_s)
