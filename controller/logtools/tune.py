@@ -39,7 +39,9 @@ __all__ = [
     "TuneGrid",
     "TuneReport",
     "TuneRun",
+    "current_params",
     "format_tune",
+    "parameter_sets",
     "reconstruct",
     "tune",
 ]
@@ -188,7 +190,7 @@ class TuneReport(BaseModel):
     initial_soc_pct: float
 
 
-def _params_of(regulation: RegulationSettings) -> TuneParams:
+def current_params(regulation: RegulationSettings) -> TuneParams:
     return TuneParams(
         deadband_w=regulation.deadband_w,
         min_write_interval_s=regulation.min_write_interval_s,
@@ -270,7 +272,7 @@ def tune(
     progress: Callable[[TuneRun], None] | None = None,
 ) -> TuneReport:
     """Simulate each parameter set over the reconstruction and rank the runs (best first)."""
-    current = _params_of(regulation)
+    current = current_params(regulation)
     sets = parameter_sets(grid, current, max_runs)
     runs: list[TuneRun] = []
 
