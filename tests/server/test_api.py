@@ -441,6 +441,7 @@ def _feed_hour(server: Server) -> None:
         )
         assert reply.status_code == 200
     assert reply.json()["highest_contiguous_seq"] == seq
+    server.clock.advance(3600)  # the hour is over: slot spans are drawn up to "now"
 
 
 @pytest.mark.parametrize(("points", "source"), [(400, "samples"), (120, "rollup_10s"), (6, "rollup_60s")])

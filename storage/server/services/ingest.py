@@ -1,31 +1,47 @@
 """Event ingest: store a site's forwarded events once each, derive telemetry, advance the cursor.
 
 Idempotent by ``(site, seq)``: a re-sent event is skipped, and only newly stored events feed the
-telemetry samples and rollups, so re-sending a batch never double-counts.
+telemetry samples and rollups, so re-sending a batch never double-counts. One transaction per batch;
+its first statement locks the site's row (PostgreSQL) or the database (SQLite), so concurrent batches
+of one site are applied one after the other.
+
+The three bulk statements (events, samples, rollups) go to the driver as plain ``executemany`` with
+prepared SQL: SQLAlchemy's per-row parameter processing would cost more than the database work.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, case, select, update
+from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.expression import ColumnElement
 
 from storage.schema import to_micros
 from storage.server.services.sites import SiteRef
-from storage.server.tables import ROLLUPS, SAMPLES, SITE_EVENTS, SITES
+from storage.server.tables import SITE_EVENTS, SITES
 
-__all__ = ["ROLLUP_LEVELS_S", "IngestEvent", "IngestResult", "ingest_events", "sample_of"]
+__all__ = [
+    "ROLLUP_LEVELS_S",
+    "IngestEvent",
+    "IngestResult",
+    "dialect_insert",
+    "ingest_events",
+    "sample_of",
+]
 
-ROLLUP_LEVELS_S = (10, 60, 3600)
+ROLLUP_LEVELS_S = (10, 60, 3600)  # each level is built from the one before it
 SERIES = ("grid", "battery", "soc", "setpoint")
-_SAMPLE_COLUMNS = {"grid": "grid_w", "battery": "battery_w", "soc": "soc_pct", "setpoint": "setpoint_w"}
 _CURSOR_CHUNK = 5000
+
+_EVENT_COLUMNS = ("site_id", "seq", "at", "kind", "payload", "schema_version", "software_version")
+_SAMPLE_COLUMNS = ("site_id", "at", "seq", "grid_w", "battery_w", "soc_pct", "setpoint_w")
+_ROLLUP_COLUMNS = ("site_id", "level_s", "start") + tuple(
+    f"{name}_{stat}" for name in SERIES for stat in ("n", "sum", "min", "max")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +64,8 @@ class IngestResult:
     highest_contiguous_seq: int
 
 
-def _insert(connection: Connection, table: Table) -> Any:
+def dialect_insert(connection: Connection, table: Table) -> Any:
+    """The dialect's INSERT construct (with ``on_conflict_*``) for SQLite or PostgreSQL."""
     if connection.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
@@ -63,10 +80,10 @@ def _number(value: Any) -> float | None:
 def _setpoint(command: Any) -> float | None:
     if not isinstance(command, dict):
         return None
-    power = _number(command.get("power_w", 0))
     kind = command.get("kind")
     if kind == "standby":
         return 0.0
+    power = _number(command.get("power_w", 0))
     if power is None:
         return None
     if kind == "discharge":
@@ -92,53 +109,86 @@ def sample_of(kind: str, payload: dict[str, Any]) -> dict[str, float | None] | N
     return None
 
 
-def _rollup_rows(site_id: int, samples: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    buckets: dict[tuple[int, int], dict[str, Any]] = {}
-    for sample in samples:
-        for level in ROLLUP_LEVELS_S:
-            width = level * 1_000_000
-            start = sample["at"] - sample["at"] % width
-            row = buckets.get((level, start))
-            if row is None:
-                row = {"site_id": site_id, "level_s": level, "start": start}
-                for name in SERIES:
-                    row.update({f"{name}_n": 0, f"{name}_sum": 0.0, f"{name}_min": None, f"{name}_max": None})
-                buckets[(level, start)] = row
-            for name, column in _SAMPLE_COLUMNS.items():
-                value = sample.get(column)
-                if value is None:
-                    continue
-                row[f"{name}_n"] += 1
-                row[f"{name}_sum"] += value
-                low, high = row[f"{name}_min"], row[f"{name}_max"]
-                row[f"{name}_min"] = value if low is None or value < low else low
-                row[f"{name}_max"] = value if high is None or value > high else high
-    return list(buckets.values())
+def _sql(connection: Connection, text: str) -> str:
+    """``text`` written with ``?`` placeholders, in the driver's paramstyle."""
+    return text if connection.dialect.paramstyle == "qmark" else text.replace("?", "%s")
 
 
-def _merge_min(old: ColumnElement[Any], new: ColumnElement[Any], smaller: bool) -> ColumnElement[Any]:
-    better = new < old if smaller else new > old
-    return case((old.is_(None), new), (new.is_(None), old), (better, new), else_=old)
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
-def _upsert_rollups(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
+def _merge(column: str) -> str:
+    old, new = f"telemetry_rollups.{column}", f"excluded.{column}"
+    if column.endswith(("_n", "_sum")):
+        return f"{column} = {old} + {new}"
+    better = "<" if column.endswith("_min") else ">"
+    return (
+        f"{column} = CASE WHEN {old} IS NULL THEN {new} WHEN {new} IS NULL THEN {old} "
+        f"WHEN {new} {better} {old} THEN {new} ELSE {old} END"
+    )
+
+
+_EVENTS_SQL = _insert_sql("site_events", _EVENT_COLUMNS)
+_SAMPLES_SQL = _insert_sql("telemetry_samples", _SAMPLE_COLUMNS)
+_ROLLUPS_SQL = (
+    _insert_sql("telemetry_rollups", _ROLLUP_COLUMNS)
+    + " ON CONFLICT (site_id, level_s, start) DO UPDATE SET "
+    + ", ".join(_merge(c) for c in _ROLLUP_COLUMNS[3:])
+)
+
+
+def _fold(stats: list[Any], offset: int, n: int, total: float, low: float, high: float) -> None:
+    """Merge (n, sum, min, max) into ``stats[offset:offset + 4]``."""
+    if stats[offset] == 0:
+        stats[offset : offset + 4] = [n, total, low, high]
         return
-    statement = _insert(connection, ROLLUPS)
-    excluded = statement.excluded
-    merged: dict[str, Any] = {}
-    for name in SERIES:
-        merged[f"{name}_n"] = ROLLUPS.c[f"{name}_n"] + excluded[f"{name}_n"]
-        merged[f"{name}_sum"] = ROLLUPS.c[f"{name}_sum"] + excluded[f"{name}_sum"]
-        merged[f"{name}_min"] = _merge_min(ROLLUPS.c[f"{name}_min"], excluded[f"{name}_min"], True)
-        merged[f"{name}_max"] = _merge_min(ROLLUPS.c[f"{name}_max"], excluded[f"{name}_max"], False)
-    statement = statement.on_conflict_do_update(index_elements=["site_id", "level_s", "start"], set_=merged)
-    connection.execute(statement, rows)
+    stats[offset] += n
+    stats[offset + 1] += total
+    if low < stats[offset + 2]:
+        stats[offset + 2] = low
+    if high > stats[offset + 3]:
+        stats[offset + 3] = high
 
 
-def _advance_cursor(connection: Connection, site: SiteRef) -> int:
+def _rollups(samples: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rollup rows of every level for samples ``(site_id, at_us, seq, grid, battery, soc, setpoint)``."""
+    rows: list[tuple[Any, ...]] = []
+    width = ROLLUP_LEVELS_S[0] * 1_000_000
+    level: dict[int, list[Any]] = {}
+    for sample in samples:
+        at = sample[1]
+        stats = level.get(at - at % width)
+        if stats is None:
+            stats = level[at - at % width] = [0, 0.0, None, None] * 4
+        for i in range(4):
+            value = sample[3 + i]
+            if value is not None:
+                _fold(stats, 4 * i, 1, value, value, value)
+    site_id = samples[0][0]
+    previous = ROLLUP_LEVELS_S[0]
+    rows.extend((site_id, previous, start, *stats) for start, stats in level.items())
+    for level_s in ROLLUP_LEVELS_S[1:]:
+        width = level_s * 1_000_000
+        coarser: dict[int, list[Any]] = {}
+        for start, stats in level.items():
+            target = coarser.get(start - start % width)
+            if target is None:
+                target = coarser[start - start % width] = [0, 0.0, None, None] * 4
+            for i in range(4):
+                if stats[4 * i]:
+                    _fold(target, 4 * i, *stats[4 * i : 4 * i + 4])
+        rows.extend((site_id, level_s, start, *stats) for start, stats in coarser.items())
+        level = coarser
+    return rows
+
+
+def _advance_cursor(connection: Connection, site: SiteRef, stored: set[int]) -> int:
+    """Move the site's cursor over every contiguous stored seq; ``stored`` are seqs known to be stored."""
     cursor = int(connection.execute(select(SITES.c.ingested_seq).where(SITES.c.id == site.id)).scalar_one())
     start = cursor
+    while cursor + 1 in stored:  # fast path: the batch continues the cursor
+        cursor += 1
     while True:
         seqs = connection.execute(
             select(SITE_EVENTS.c.seq)
@@ -164,36 +214,60 @@ def _advance_cursor(connection: Connection, site: SiteRef) -> int:
     return cursor
 
 
+def _existing(connection: Connection, site: SiteRef, seqs: Sequence[int]) -> set[int]:
+    statement = select(SITE_EVENTS.c.seq).where(
+        SITE_EVENTS.c.site_id == site.id, SITE_EVENTS.c.seq.between(min(seqs), max(seqs))
+    )
+    return {int(seq) for seq in connection.execute(statement).scalars()}
+
+
 def ingest_events(engine: Engine, site: SiteRef, events: Sequence[IngestEvent]) -> IngestResult:
     """Store ``events`` for ``site`` in one transaction; duplicates (same seq) are skipped."""
-    rows: dict[int, dict[str, Any]] = {}
-    for event in events:
-        if event.seq not in rows:
-            rows[event.seq] = {
-                "site_id": site.id,
-                "seq": event.seq,
-                "at": event.at,
-                "kind": event.kind,
-                "payload": json.dumps(event.payload, separators=(",", ":")),
-                "schema_version": event.schema_version,
-                "software_version": event.software_version,
-            }
-    by_seq = {event.seq: event for event in events}
     with engine.begin() as connection:
-        new_seqs: list[int] = []
-        if rows:
-            statement = _insert(connection, SITE_EVENTS).on_conflict_do_nothing().returning(SITE_EVENTS.c.seq)
-            new_seqs = [int(seq) for seq in connection.execute(statement, list(rows.values())).scalars()]
-        samples: list[dict[str, Any]] = []
-        for seq in new_seqs:
-            event = by_seq[seq]
-            values = sample_of(event.kind, event.payload)
-            if values is not None:
-                sample: dict[str, Any] = dict.fromkeys(_SAMPLE_COLUMNS.values())
-                sample.update(values, site_id=site.id, at=to_micros(event.at), seq=seq)
-                samples.append(sample)
-        if samples:
-            connection.execute(_insert(connection, SAMPLES).on_conflict_do_nothing(), samples)
-            _upsert_rollups(connection, _rollup_rows(site.id, samples))
-        cursor = _advance_cursor(connection, site)
-    return IngestResult(len(new_seqs), cursor)
+        # Lock first: the site's row on PostgreSQL, the write lock on SQLite.
+        connection.execute(
+            update(SITES).where(SITES.c.id == site.id).values(ingested_seq=SITES.c.ingested_seq)
+        )
+        fresh: dict[int, IngestEvent] = {}
+        known: set[int] = set()
+        if events:
+            known = _existing(connection, site, [event.seq for event in events])
+            for event in events:
+                if event.seq not in known and event.seq not in fresh:
+                    fresh[event.seq] = event
+        if fresh:
+            event_rows = []
+            samples: list[tuple[Any, ...]] = []
+            for event in fresh.values():
+                at = to_micros(event.at)
+                payload = json.dumps(event.payload, separators=(",", ":"))
+                event_rows.append(
+                    (
+                        site.id,
+                        event.seq,
+                        at,
+                        event.kind,
+                        payload,
+                        event.schema_version,
+                        event.software_version,
+                    )
+                )
+                values = sample_of(event.kind, event.payload)
+                if values is not None:
+                    samples.append(
+                        (
+                            site.id,
+                            at,
+                            event.seq,
+                            values.get("grid_w"),
+                            values.get("battery_w"),
+                            values.get("soc_pct"),
+                            values.get("setpoint_w"),
+                        )
+                    )
+            connection.exec_driver_sql(_sql(connection, _EVENTS_SQL), event_rows)
+            if samples:
+                connection.exec_driver_sql(_sql(connection, _SAMPLES_SQL), samples)
+                connection.exec_driver_sql(_sql(connection, _ROLLUPS_SQL), _rollups(samples))
+        cursor = _advance_cursor(connection, site, known | fresh.keys())
+    return IngestResult(len(fresh), cursor)

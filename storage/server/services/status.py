@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from storage.server.services.ingest import _insert
+from storage.server.services.ingest import dialect_insert
 from storage.server.services.sites import SiteRef
 from storage.server.tables import STATUS
 
@@ -25,7 +25,7 @@ def store_status(
 
 
 def _upsert(connection: Connection, values: dict[str, Any]) -> None:
-    statement = _insert(connection, STATUS).values(**values)
+    statement = dialect_insert(connection, STATUS).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["site_id"],
         set_={k: statement.excluded[k] for k in ("body", "heartbeat_at", "received_at")},
