@@ -30,6 +30,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.cli.tune",
     "controller.cli.lag",
     "controller.cli.audit",
+    "controller.cli.sim_devices",
+    "controller.cli.discover",
+    "controller.cli.pair_meter",
 )
 
 
