@@ -104,7 +104,12 @@ class Daemon:
             start_threshold_w=regulation.start_threshold_w,
             target_offset_w=regulation.target_offset_w,
         )
-        devices = self._devices(settings, clock)
+        try:
+            devices = self._devices(settings, clock)
+        except ValueError as err:
+            LOGGER.error("cannot set up the devices: %s", err)
+            log.append(DaemonStopped(at=clock.now(), reason=f"configuration: {err}"))
+            return 2
         loop = ControlLoop(
             core=core,
             log=log,
