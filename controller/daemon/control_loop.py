@@ -82,6 +82,7 @@ class _Snapshot:
     last_command: Command | None = None
     last_command_at: datetime | None = None
     slot: str | None = None
+    slot_id: str | None = None
     soc_pct: float | None = None
     grid_w: float | None = None
     battery_w: float | None = None
@@ -222,7 +223,8 @@ class ControlLoop:
     def _update_snapshot(self, inputs: Sequence[EventBase], commands: Sequence[CommandIssued]) -> None:
         snap = self.snapshot
         snap.state = str(self.core.state)
-        snap.slot = self.core.slot.mode.value if self.core.slot is not None else None
+        snap.slot = self.core.slot.mode.value
+        snap.slot_id = self.core.slot.slot_id
         for event in inputs:
             if isinstance(event, MeterReading):
                 snap.grid_w = event.grid_w
@@ -242,7 +244,7 @@ class ControlLoop:
             last_command_at=snap.last_command_at,
             software_version=__version__,
             heartbeat_at=self.clock.now(),
-            slot=snap.slot,
+            slot={"mode": snap.slot, "id": snap.slot_id} if snap.slot else None,
             soc_pct=snap.soc_pct,
             grid_w=snap.grid_w,
             battery_w=snap.battery_w,

@@ -71,7 +71,7 @@ class StatusReport(BaseModel):
     last_command_at: AwareDatetime | None = None
     software_version: str
     heartbeat_at: AwareDatetime
-    slot: str | None = None
+    slot: dict[str, Any] | None = None
     soc_pct: float | None = None
     grid_w: float | None = None
     battery_w: float | None = None
