@@ -24,6 +24,7 @@ from storage.migrate import upgrade
 from storage.server.config import ServerConfig
 from storage.server.context import ServerContext
 from storage.server.errors import InvalidSchedule, RateLimited, ServerError, Unauthorized
+from storage.server.fastpath import ScheduleFastPath
 from storage.server.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from storage.server.schedule_model import error_items
 
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     pages.mount_static(app)
+    app.add_middleware(ScheduleFastPath, context=context)
     app.add_middleware(BodyLimitMiddleware, limit=config.max_body_bytes, ingest_limit=config.max_ingest_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -14,7 +14,7 @@ from fastapi import Depends, Path, Request
 
 from storage.server.context import ServerContext
 from storage.server.errors import Forbidden, NotFound, RateLimited, Unauthorized
-from storage.server.security import constant_time_equal
+from storage.server.security import constant_time_equal, hash_token
 from storage.server.services.sites import SiteRef, get_site, site_for_token
 from storage.server.services.users import Principal, principal_for_session
 
@@ -71,12 +71,26 @@ def current_principal(request: Request) -> Principal | None:
     return principal_for_session(context.engine, cookie, context.clock.now())
 
 
-def site_access(request: Request, site: Annotated[str, SITE_PATH]) -> Access:
-    """Resolve who may act on ``site`` (401 without credentials, 403 for another site)."""
+def _token_owner(context: ServerContext, token: str) -> SiteRef | None:
+    key = hash_token(token)
+    owner = context.token_cache.get(key)
+    if owner is None:
+        owner = site_for_token(context.engine, token)
+        if owner is not None:
+            context.token_cache.put(key, owner)
+    return owner
+
+
+async def site_access(request: Request, site: Annotated[str, SITE_PATH]) -> Access:
+    """Resolve who may act on ``site`` (401 without credentials, 403 for another site).
+
+    Async on purpose: a controller's request is answered from the token cache without a thread hop;
+    the rare database lookups are short.
+    """
     context = context_of(request)
     token = bearer_token(request)
     if token is not None:
-        owner = site_for_token(context.engine, token)
+        owner = _token_owner(context, token)
         if owner is None:
             raise Unauthorized("unknown or revoked site token")
         if owner.name != site:

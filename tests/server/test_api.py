@@ -554,3 +554,20 @@ def test_plotly_is_served_locally(server: Server) -> None:
     assert reply.headers["content-type"].startswith("text/javascript")
     assert len(reply.content) > 1_000_000
     assert server.client.get("/static/dashboard.js").status_code == 200
+
+
+def test_cached_schedule_fast_path_matches_the_route(server: Server) -> None:
+    url = "/api/v1/sites/home/schedule"
+    first = server.client.get(url, headers=server.bearer())  # fills the cache through the route
+    cached = server.client.get(url, headers=server.bearer())  # answered by the fast path
+    assert cached.status_code == 200 and cached.json() == first.json()
+    assert cached.headers["etag"] == first.headers["etag"]
+    assert cached.headers["x-content-type-options"] == "nosniff"
+    foreign = server.client.get(url, headers=server.bearer("away"))
+    assert foreign.status_code == 403
+    saved = server.client.put(
+        url, json=NETZERO, headers={**server.bearer(), "If-Match": first.headers["etag"]}
+    )
+    after = server.client.get(url, headers=server.bearer())
+    assert after.headers["etag"] == saved.headers["etag"] != first.headers["etag"]
+    assert after.json()["recurring"][0]["id"] == "evening"

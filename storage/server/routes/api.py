@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Resp
 from fastapi.responses import JSONResponse
 
 from storage.server.auth import Access, SiteAccess, context_of, require_controller, require_editor
+from storage.server.context import ServerContext
 from storage.server.errors import RateLimited, ServerError, TooLarge
 from storage.server.schedule_model import schedule_json_schema, validate_schedule
 from storage.server.schemas import (
@@ -24,6 +26,7 @@ from storage.server.schemas import (
 from storage.server.services import schedules
 from storage.server.services.audit import audit_at
 from storage.server.services.ingest import IngestEvent, ingest_events
+from storage.server.services.sites import SiteRef
 from storage.server.services.status import device_limits, read_status, store_status
 from storage.server.services.telemetry import query_telemetry
 
@@ -42,8 +45,22 @@ def get_schedule_schema() -> JSONResponse:
     return JSONResponse(schedule_json_schema(), media_type="application/schema+json")
 
 
+def _schedule_headers(doc: schedules.ScheduleDoc) -> dict[str, str]:
+    return {"ETag": doc.etag, "X-Schedule-Version": str(doc.version)}
+
+
 def _schedule_reply(doc: schedules.ScheduleDoc) -> JSONResponse:
-    return JSONResponse(doc.body, headers={"ETag": doc.etag, "X-Schedule-Version": str(doc.version)})
+    return JSONResponse(doc.body, headers=_schedule_headers(doc))
+
+
+def current_schedule_cached(context: ServerContext, site: SiteRef) -> tuple[schedules.ScheduleDoc, bytes]:
+    """The current schedule and its JSON, from the per-process cache when fresh."""
+    cached = context.schedule_cache.get(site.id)
+    if cached is None:
+        doc = schedules.current_schedule(context.engine, site)
+        cached = (doc, json.dumps(doc.body, separators=(",", ":")).encode())
+        context.schedule_cache.put(site.id, cached)
+    return cached
 
 
 @router.get(
@@ -52,13 +69,13 @@ def _schedule_reply(doc: schedules.ScheduleDoc) -> JSONResponse:
     summary="The current schedule (ETag header; version 0 is the default before the first save)",
     responses={200: {"content": {"application/json": {}}}, 304: {"description": "Not modified"}},
 )
-def get_schedule(
+async def get_schedule(
     request: Request, access: SiteAccess, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
-    doc = schedules.current_schedule(context_of(request).engine, access.site)
+    doc, body = current_schedule_cached(context_of(request), access.site)
     if if_none_match and doc.etag in [part.strip() for part in if_none_match.split(",")]:
-        return Response(status_code=304, headers={"ETag": doc.etag, "X-Schedule-Version": str(doc.version)})
-    return _schedule_reply(doc)
+        return Response(status_code=304, headers=_schedule_headers(doc))
+    return Response(body, media_type="application/json", headers=_schedule_headers(doc))
 
 
 @router.put(
@@ -75,9 +92,13 @@ def put_schedule(
 ) -> JSONResponse:
     context = context_of(request)
     normalised = validate_schedule(body, device_limits(context.engine, access.site))
-    doc = schedules.put_schedule(
-        context.engine, access.site, normalised, if_match, access.author, context.clock.now()
-    )
+    context.schedule_cache.discard(access.site.id)
+    try:
+        doc = schedules.put_schedule(
+            context.engine, access.site, normalised, if_match, access.author, context.clock.now()
+        )
+    finally:
+        context.schedule_cache.discard(access.site.id)
     return _schedule_reply(doc)
 
 

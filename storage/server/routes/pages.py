@@ -346,9 +346,11 @@ async def _write(request: Request, site: str, build: Build, form_for_errors: OnE
         return RedirectResponse(f"/sites/{site}/schedule?msg=conflict", status_code=303)
     try:
         normalised = validate_schedule(new_body, device_limits(context.engine, ref))
+        context.schedule_cache.discard(ref.id)
         schedules.put_schedule(
             context.engine, ref, normalised, doc.etag, f"user:{principal.username}", context.clock.now()
         )
+        context.schedule_cache.discard(ref.id)
     except InvalidSchedule as err:
         return form_for_errors(principal, ref, role, doc, form, err.errors)
     except PreconditionFailed:
