@@ -4,7 +4,8 @@ Figures:
 - ingest events/s, batches of 500 realistic events (1 Hz meter, 0.2 Hz battery, 0.1 Hz commands), one
   daemon posting sequentially, on SQLite and (when reachable) PostgreSQL;
 - schedule GET latency p50/p99 with 50 concurrent keep-alive clients (SQLite);
-- telemetry query time for 7 days of 1 Hz data downsampled to 2,000 points (SQLite; PostgreSQL with --pg-telemetry).
+- telemetry query time for 7 days of 1 Hz data downsampled to 2,000 points (SQLite; PostgreSQL with
+  --pg-telemetry).
 
 The server runs in a child process (``uvicorn``, one worker) so that the client does not share its GIL.
 Usage: ``python tools/bench_server.py [--json] [--batches N] [--days D] [--no-postgres]``
@@ -86,7 +87,7 @@ def server(url: str) -> Iterator[str]:
 
 
 def _events(first_seq: int, first_second: int, count: int) -> list[dict[str, Any]]:
-    """``count`` events continuing a 1 Hz stream: meter every second, battery every 5 s, command every 10 s."""
+    """``count`` events of a 1 Hz stream: meter every second, battery every 5 s, command every 10 s."""
     events: list[dict[str, Any]] = []
     seq, second = first_seq, first_second
     while len(events) < count:
