@@ -192,9 +192,9 @@ def _step(role: str, stored: StoredEvent, tz: tzinfo, ref: datetime | None) -> A
         age = f", {seconds:.1f} s before the command" if seconds >= 0.05 else ", at the same moment"
     words: str
     if isinstance(event, ScheduleLoaded):
-        version = f" version {event.version}" if event.version is not None else ""
+        version = f"version {event.version}" if event.version is not None else "a new version"
         tz_name = event.schedule.get("timezone", DEFAULT_TIMEZONE)
-        words = f"schedule{version} loaded from {event.source} at {when} (timezone {tz_name})"
+        words = f"{version} loaded from {event.source} at {when} (timezone {tz_name})"
     elif isinstance(event, SlotChanged):
         parts = [f"slot '{event.slot_id or 'default'}' ({event.mode}"]
         if event.power_w is not None:

@@ -426,6 +426,11 @@ def format_report(report: ReplayReport) -> str:
     verdict = "REPRODUCED" if report.reproduced else "DIFFERENT"
     lines.append("")
     lines.append(f"result: {verdict}")
+    if report.fill_ticks and not report.reproduced:
+        lines.append(
+            f"note: {report.fill_ticks} ticks read nothing and left no trace; their times are estimated, "
+            "and a regulator that integrates over time may decide a little differently after them"
+        )
     if report.first_differences:
         lines.append("")
         lines.append("first differences:")
