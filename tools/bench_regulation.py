@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -125,7 +126,10 @@ def _speed(seconds: int) -> dict[str, Any]:
     return {
         "simulated_s": seconds,
         "wall_s": round(result.wall_s, 2),
+        "cpu_s": round(result.cpu_s, 2),
         "sim_s_per_wall_s": round(result.sim_speed, 1),
+        "sim_s_per_cpu_s": round(seconds / result.cpu_s, 1) if result.cpu_s > 0 else None,
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "events_logged": stored,
         "day_wall_s": round(86400 / result.sim_speed, 2),
     }
@@ -260,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {flag} {t['scenario']:28s} {t['target']:40s} {t['value']:>9} (limit {t['limit']})")
     print(
         f"\nSpeed: {speed['sim_s_per_wall_s']:,.0f} simulated s per wall s with machine + zsm + SQLite log "
-        f"({speed['events_logged']} events); one day in {speed['day_wall_s']} s."
+        f"({speed['events_logged']} events); one day in {speed['day_wall_s']} s wall, "
+        f"{speed['cpu_s']} s CPU for {speed['simulated_s']} s (load average {speed['load_average_1min']})."
     )
     print(f"Benchmark runs: {bench_wall:.1f} s wall on {args.jobs} worker(s).")
     for note in notes:

@@ -274,7 +274,7 @@ class ZsmRegulator:
         self._estimate_t = -math.inf
         self._observed = 0
         self._last_key: tuple[object, ...] | None = None
-        self._last_decision: RegulatorDecision | None = None
+        self._repeat: RegulatorDecision | None = None
 
     # --- time ------------------------------------------------------------------------------------------
     def _secs(self, at: datetime) -> float:
@@ -375,10 +375,11 @@ class ZsmRegulator:
         """Propose a set-point at ``now`` (None until a meter reading has been seen since the last reset)."""
         t = self._secs(now)
         key = (t, self._observed, mode, limits, target_offset_w)
-        if key == self._last_key and self._last_decision is not None:
-            return replace(self._last_decision, events=())  # asked again with nothing new
+        if key == self._last_key:
+            return self._repeat  # asked again with nothing new
+        decision = self._decide(now, t, mode, limits, target_offset_w)
         self._last_key = key
-        self._last_decision = decision = self._decide(now, t, mode, limits, target_offset_w)
+        self._repeat = replace(decision, events=()) if decision is not None and decision.events else decision
         return decision
 
     def _decide(
