@@ -63,11 +63,12 @@ def main() -> int:
     try:
         for info in adverts:
             advertiser.register_service(info, allow_name_change=False, cooperating_responders=True)
-        devices = discover(
-            clock=SystemClock(),
-            timeout_s=float(sys.argv[1]) if len(sys.argv) > 1 else 2.0,
-            interfaces=["127.0.0.1"],
-        )
+        timeout = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+        devices = []
+        for _ in range(3):  # mDNS answers can miss a short browse window on a busy machine: browse again
+            devices = discover(clock=SystemClock(), timeout_s=timeout, interfaces=["127.0.0.1"])
+            if len(devices) >= 2:
+                break
         ports = (zendure.port, meter.port)
     finally:
         advertiser.close()
