@@ -155,6 +155,19 @@ def test_tlv_failure_is_a_rejected_write(home: SimulatedHome, clock: ManualClock
     assert isinstance(result, CommandResult) and not result.ok and "WriteRejected" in (result.error or "")
 
 
+def test_cloud_pushed_zero_limit_blocks_output(
+    home: SimulatedHome, clock: ManualClock, started: Start
+) -> None:
+    server, client = make(home, clock, started)
+    server.inverse_max_power_w = 0  # the cloud pushed inverseMaxPower to 0 (ZHA#1568)
+    reading = client.read()
+    assert reading.max_discharge_w == 0
+    outcome = client.apply(Command.discharge(500))
+    assert outcome.payload["properties"]["outputLimit"] == 0  # clamped to the live limit: never out of range
+    clock.advance(10)
+    assert client.read().battery_w == 0
+
+
 def test_api_disabled(home: SimulatedHome, clock: ManualClock, started: Start) -> None:
     _, client = make(home, clock, started, api_disabled=True)
     with pytest.raises(ApiDisabled, match="HEMS"):

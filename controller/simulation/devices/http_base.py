@@ -59,6 +59,7 @@ class LoopbackHTTPServer:
 
         class _Req(BaseHTTPRequestHandler):
             server_version = "SimDevice/1.0"
+            protocol_version = "HTTP/1.1"
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 LOGGER.debug("%s: " + format, outer._name, *args)
