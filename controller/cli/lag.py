@@ -16,17 +16,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--hours", type=float, default=None, help="only the last H hours of the log (default: all of it)"
     )
+    parser.add_argument(
+        "--window", type=float, default=None, metavar="MIN", help="also one estimate per MIN minutes (drift)"
+    )
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per machine step otherwise
+    import json
     from datetime import timedelta
 
     from controller.cli.common import settings_or_exit
     from controller.logtools.common import LogFileError, last_event_time, open_log
-    from controller.logtools.lag import estimate_lag, format_lag
+    from controller.logtools.lag import estimate_lag, estimate_lag_windows, format_lag, format_windows
 
     settings = settings_or_exit(args)
     kinds = ["meter_reading", "battery_reading", "command_issued"]
@@ -41,9 +45,21 @@ def run(args: argparse.Namespace) -> int:
             print("zsm lag: the log is empty", file=sys.stderr)
             return 2
         start = end - timedelta(hours=args.hours) if args.hours else end - timedelta(days=36_500)
-        events = (stored.event for stored in log.iter_range(start, end + timedelta(seconds=1), kinds))
-        report = estimate_lag(events, settings.regulation)
+        events = [stored.event for stored in log.iter_range(start, end + timedelta(seconds=1), kinds)]
     finally:
         log.close()
-    print(report.model_dump_json(indent=2) if args.json else format_lag(report))
+    report = estimate_lag(events, settings.regulation)
+    windows = []
+    if args.window:
+        windows = estimate_lag_windows(events, timedelta(minutes=args.window), settings.regulation)
+    if args.json:
+        data = report.model_dump(mode="json")
+        if args.window:
+            data["windows"] = [w.model_dump(mode="json") for w in windows]
+        print(json.dumps(data, indent=2))
+    else:
+        print(format_lag(report))
+        if windows:
+            print()
+            print(format_windows(windows))
     return 0 if report.lag_s is not None else 1

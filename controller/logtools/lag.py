@@ -4,11 +4,12 @@ Two estimates from the same battery history (the regulator's :class:`BatteryResp
 logged commands and pinned by the logged battery readings):
 
 - **estimator**: the regulator's own :class:`LagEstimator` run over the whole log (no forgetting), so the
-  figure is the one the daemon converges to; its confidence is the estimator's (0..1);
+  figure is the one the daemon converges to; its confidence is the estimator's (0..1); it counts only when
+  at least :data:`MIN_EVIDENCE_W` of battery steps back it;
 - **cross-correlation**: for each candidate ``d``, the share of the battery's steps that the meter echoes
   ``d`` s later, ``gain(d) = Σ −Δmeter(t)·Δbattery(t − d) / Σ Δbattery²`` (1 = every step fully echoed).
   Its confidence is how far the best ``d`` stands out: ``(gain(best) − gain(runner-up)) / gain(best)``,
-  the runner-up taken at least 3 s from the best.
+  the runner-up taken at least 3 s from the best. It is the fallback when the estimator lacks evidence.
 
 Meter values count from the moment they were first seen (a meter refreshing every N s repeats values).
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,8 +26,12 @@ from controller.domain.events import BatteryReading, CommandIssued, EventBase, M
 from controller.domain.regulator import BatteryResponseModel, LagEstimator
 from controller.settings import RegulationSettings
 
-__all__ = ["LagReport", "estimate_lag", "format_lag"]
+__all__ = ["LagReport", "estimate_lag", "estimate_lag_windows", "format_lag", "format_windows"]
 
+#: Battery movement (sum of |steps|, W) an estimate must rest on (the regulator asks the same to trust one).
+MIN_EVIDENCE_W = 1000.0
+_MIN_XCORR_CONFIDENCE = 0.2
+_MIN_XCORR_GAIN = 0.3
 _MIN_EDGE_W = 10.0
 _RUNNER_UP_GAP_S = 3
 
@@ -84,12 +89,12 @@ def estimate_lag(events: Iterable[EventBase], regulation: RegulationSettings | N
             commands += 1
             model.command(t, float(event.command.battery_w))
     if meter:
-        estimator.advance(meter[-1][0] + estimator.settle_s + 1.0, model.at)
+        estimator.advance(meter[-1][0], model.at)
     est = estimator.estimate()
     x_lag, gain, x_conf, steps = _cross_correlate(meter, model, int(math.ceil(s.lag_max_s)))
-    if est is not None and est.confidence > 0:
+    if est is not None and est.confidence > 0 and est.evidence_w >= MIN_EVIDENCE_W:
         lag, confidence, method = est.lag_s, est.confidence, "estimator"
-    elif x_lag is not None:
+    elif x_lag is not None and x_conf >= _MIN_XCORR_CONFIDENCE and gain >= _MIN_XCORR_GAIN:
         lag, confidence, method = x_lag, x_conf, "cross-correlation"
     else:
         lag, confidence, method = None, 0.0, "none"
@@ -135,6 +140,8 @@ def _cross_correlate(
             prev = value
         elif delta != 0.0:
             prev = value
+    covered = meter[-1][0] - max_lag
+    edges = [(k, db) for k, db in edges if k <= covered]  # the meter must have had time to echo a step
     energy = sum(db * db for _, db in edges)
     if not edges or energy <= 0:
         return None, 0.0, 0.0, len(edges)
@@ -184,4 +191,35 @@ def format_lag(report: LagReport) -> str:
         f"{report.battery_steps} battery steps ({report.span_start} .. {report.span_end}); "
         f"configured lag_s = {report.configured_lag}"
     )
+    return "\n".join(lines)
+
+
+def estimate_lag_windows(
+    events: Iterable[EventBase], window: timedelta, regulation: RegulationSettings | None = None
+) -> list[LagReport]:
+    """One estimate per ``window`` of the log (to see the lag drift); each window starts afresh."""
+    reports: list[LagReport] = []
+    chunk: list[EventBase] = []
+    end: datetime | None = None
+    for event in events:
+        if end is None:
+            end = event.at + window
+        while event.at >= end:
+            if chunk:
+                reports.append(estimate_lag(chunk, regulation))
+                chunk = []
+            end += window
+        chunk.append(event)
+    if chunk:
+        reports.append(estimate_lag(chunk, regulation))
+    return reports
+
+
+def format_windows(reports: list[LagReport]) -> str:
+    """One line per window: start, lag, confidence, evidence."""
+    lines = ["window start (UTC)    lag s   confidence  battery steps"]
+    for report in reports:
+        lag = "-" if report.lag_s is None else f"{report.lag_s:5.1f}"
+        start = f"{report.span_start:%Y-%m-%d %H:%M}" if report.span_start is not None else "-"
+        lines.append(f"{start:<20}  {lag:>5}   {report.confidence:10.2f}  {report.battery_steps:13d}")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ import pytest
 from controller.cli import main
 from controller.domain.events import EventBase, MeterReading
 from controller.logtools.common import open_log
-from controller.logtools.lag import estimate_lag, format_lag
+from controller.logtools.lag import estimate_lag, estimate_lag_windows, format_lag
 from controller.simulation.plant import MeterParams
 from tests.logtools._plant_daemon import PlantRun, run_daemon
 from tests.logtools._scenario import PLANT_LAG_S, household, netzero_settings
@@ -62,3 +62,14 @@ def test_cli_lag(netzero_log: PlantRun, capsys: pytest.CaptureFixture[str]) -> N
     data = json.loads(capsys.readouterr().out)
     assert data["lag_s"] == pytest.approx(PLANT_LAG_S, abs=1.0)
     assert 0 <= data["confidence"] <= 1
+
+
+def test_lag_per_window(netzero_log: PlantRun, capsys: pytest.CaptureFixture[str]) -> None:
+    reports = estimate_lag_windows(_events(netzero_log), timedelta(minutes=10))
+
+    assert len(reports) == 3
+    known = [r for r in reports if r.lag_s is not None and r.confidence >= 0.3]
+    assert known and all(r.lag_s == pytest.approx(PLANT_LAG_S, abs=1.5) for r in known)
+
+    assert main(["lag", str(netzero_log.path), "--window", "10"]) == 0
+    assert "window start" in capsys.readouterr().out
