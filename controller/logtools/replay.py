@@ -4,14 +4,15 @@ How the daemon wrote the log, and how replay aligns its ticks with it
 -------------------------------------------------------------------
 Each daemon tick appends one transaction, in this order: the previous tick's device outcomes (*carry*:
 ``command_result``, ``command_not_applied``, ``device_write_counted``), the worker's results (schedule
-loaded/rejected, server stale/recovered), the meter poll, the battery poll (each poll possibly preceded by
+loaded/rejected, server stale/recovered), the battery and meter polls (each possibly preceded by
 ``source_stale`` / ``source_recovered``), then what the core recorded (``slot_changed``, ``state_changed``,
 ``lag_estimated``, ``command_issued``). Ticks themselves are not logged. Replay therefore:
 
 1. cuts the log (in ``seq`` order) into *batches*, one per daemon tick: a batch ends where the role rank
-   (carry 0 < worker 1 < meter 2 < battery 3 < outputs 4) goes down, where a second meter or battery
-   reading turns up, or where a poll result is more than half a tick later than the batch's first poll
-   result (worker results carry the worker thread's time, so they do not count);
+   (carry 0 < worker 1 < polls 2 < outputs 3) goes down, where a second meter or battery reading turns up,
+   or where a poll result is more than half a tick later than the batch's first poll result (worker
+   results carry the worker thread's time, so they do not count). The meter and battery polls share a
+   rank, so their order within a tick does not matter;
 2. feeds each batch's inputs to ``core.handle`` in ``seq`` order, then calls ``core.tick(T)`` once, with
    ``T`` = the latest ``at`` among the batch's inputs and outputs. A decision taken in the tick carries the
    tick's ``now``, so ``T`` is **exact** for every tick that decided something; for a silent tick it is the
@@ -52,7 +53,7 @@ __all__ = ["CommandDiff", "ReplayReport", "build_core", "plan_ticks", "replay_ev
 
 LOGGER = logging.getLogger(__name__)
 
-_RANK_CARRY, _RANK_WORKER, _RANK_METER, _RANK_BATTERY, _RANK_OUTPUT = range(5)
+_RANK_CARRY, _RANK_WORKER, _RANK_POLL, _RANK_OUTPUT = range(4)
 _READINGS = frozenset({"meter_reading", "battery_reading"})
 
 
@@ -99,13 +100,10 @@ def _rank(event: EventBase) -> int:
         return _RANK_CARRY
     if kind in OUTPUT_KINDS:
         return _RANK_OUTPUT
-    if kind == "meter_reading":
-        return _RANK_METER
-    if kind in ("battery_reading", "device_fault"):
-        return _RANK_BATTERY
+    if kind in ("meter_reading", "battery_reading", "device_fault"):
+        return _RANK_POLL
     if kind in ("source_stale", "source_recovered"):
-        source = getattr(event, "source", "")
-        return {"meter": _RANK_METER, "battery": _RANK_BATTERY}.get(source, _RANK_WORKER)
+        return _RANK_POLL if getattr(event, "source", "") in ("meter", "battery") else _RANK_WORKER
     return _RANK_WORKER
 
 
@@ -148,7 +146,7 @@ def plan_ticks(events: Iterable[EventBase], tick_s: float = 1.0) -> Iterable[Ste
         new_batch = rank < batch.rank or (kind in _READINGS and kind in batch.kinds)
         if (
             not new_batch
-            and rank in (_RANK_METER, _RANK_BATTERY)
+            and rank == _RANK_POLL
             and batch.first_poll_at is not None
             and (event.at - batch.first_poll_at) > 0.5 * step_td
         ):

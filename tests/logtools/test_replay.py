@@ -131,3 +131,17 @@ def test_cli_replay_exit_codes(netzero_log: PlantRun, capsys: pytest.CaptureFixt
     assert report["reproduced"] is False and report["first_differences"]
 
     assert main(["replay", str(netzero_log.path.with_name("missing.db"))]) == 2
+
+
+def test_plan_ticks_does_not_care_which_device_is_polled_first() -> None:
+    events: list[EventBase] = [
+        BatteryReading(at=_at(0.02), soc_pct=50, battery_w=0),
+        MeterReading(at=_at(0.03), grid_w=100),
+        MeterReading(at=_at(1.01), grid_w=90),
+        BatteryReading(at=_at(5.02), soc_pct=50, battery_w=0),
+        MeterReading(at=_at(5.03), grid_w=80),
+    ]
+
+    steps = [s for s in plan_ticks(events, tick_s=1.0) if not s.fill]
+
+    assert [(s.tick_at, len(s.inputs)) for s in steps] == [(_at(0.03), 2), (_at(1.01), 1), (_at(5.03), 2)]
