@@ -79,8 +79,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("site_id", "seq", name=op.f("pk_site_events")),
     )
-    op.create_index("ix_site_events_site_id_at", "site_events", ["site_id", "at"], unique=False)
-    op.create_index("ix_site_events_site_id_kind_seq", "site_events", ["site_id", "kind", "seq"], unique=False)
+    op.create_index("ix_site_events_site_id_kind_at", "site_events", ["site_id", "kind", "at"], unique=False)
 
     op.create_table(
         "site_status",
@@ -182,8 +181,7 @@ def downgrade() -> None:
     op.drop_table("telemetry_rollups")
     op.drop_table("site_tokens")
     op.drop_table("site_status")
-    op.drop_index("ix_site_events_site_id_kind_seq", table_name="site_events")
-    op.drop_index("ix_site_events_site_id_at", table_name="site_events")
+    op.drop_index("ix_site_events_site_id_kind_at", table_name="site_events")
 
     op.drop_table("site_events")
     op.drop_table("schedule_versions")

@@ -143,10 +143,8 @@ class SiteEvent(Base):
     schema_version: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     software_version: Mapped[str] = mapped_column(String(32), nullable=False)
 
-    __table_args__ = (
-        Index("ix_site_events_site_id_at", "site_id", "at"),
-        Index("ix_site_events_site_id_kind_seq", "site_id", "kind", "seq"),
-    )
+    # audits and slot spans look events up by kind and time
+    __table_args__ = (Index("ix_site_events_site_id_kind_at", "site_id", "kind", "at"),)
 
 
 class TelemetrySample(Base):

@@ -82,25 +82,28 @@ def audit_at(engine: Engine, site: SiteRef, at: datetime) -> Audit:
         if row is None:
             return Audit(at, None, explanation="no command had been issued by then")
         command = _event(row)
-        seq = command["seq"]
+        seq, at_command = command["seq"], row[1]
+        after = (SITE_EVENTS.c.at >= at_command, SITE_EVENTS.c.seq > seq)
         following = connection.execute(
             select(*_COLUMNS)
-            .where(mine, SITE_EVENTS.c.kind == "command_issued", SITE_EVENTS.c.seq > seq)
-            .order_by(SITE_EVENTS.c.seq)
+            .where(mine, SITE_EVENTS.c.kind == "command_issued", *after)
+            .order_by(SITE_EVENTS.c.at, SITE_EVENTS.c.seq)
             .limit(1)
         ).first()
         result = connection.execute(
             select(*_COLUMNS)
-            .where(mine, SITE_EVENTS.c.kind == "command_result", SITE_EVENTS.c.seq > seq)
-            .order_by(SITE_EVENTS.c.seq)
+            .where(mine, SITE_EVENTS.c.kind == "command_result", *after)
+            .order_by(SITE_EVENTS.c.at, SITE_EVENTS.c.seq)
             .limit(1)
         ).first()
         events = []
         for kind in DECIDING_KINDS:
             found = connection.execute(
                 select(*_COLUMNS)
-                .where(mine, SITE_EVENTS.c.kind == kind, SITE_EVENTS.c.seq < seq)
-                .order_by(SITE_EVENTS.c.seq.desc())
+                .where(
+                    mine, SITE_EVENTS.c.kind == kind, SITE_EVENTS.c.at <= at_command, SITE_EVENTS.c.seq < seq
+                )
+                .order_by(SITE_EVENTS.c.at.desc(), SITE_EVENTS.c.seq.desc())
                 .limit(1)
             ).first()
             if found is not None:

@@ -11,12 +11,12 @@ prepared SQL: SQLAlchemy's per-row parameter processing would cost more than the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -240,7 +240,7 @@ def ingest_events(engine: Engine, site: SiteRef, events: Sequence[IngestEvent]) 
             samples: list[tuple[Any, ...]] = []
             for event in fresh.values():
                 at = to_micros(event.at)
-                payload = json.dumps(event.payload, separators=(",", ":"))
+                payload = to_json(event.payload).decode()
                 event_rows.append(
                     (
                         site.id,
