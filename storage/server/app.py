@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,6 +26,7 @@ from storage.server.context import ServerContext
 from storage.server.errors import InvalidSchedule, RateLimited, ServerError, Unauthorized
 from storage.server.fastpath import ScheduleFastPath
 from storage.server.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from storage.server.render import e, render_page
 from storage.server.schedule_model import error_items
 
 __all__ = ["create_app"]
@@ -33,7 +34,15 @@ __all__ = ["create_app"]
 LOGGER = logging.getLogger(__name__)
 
 
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
 def _error_reply(request: Request, err: ServerError) -> Response:
+    if _wants_html(request):
+        body_html = f'<section class="card narrow"><h1>{err.status}</h1><p>{e(err.detail)}</p></section>'
+        return HTMLResponse(render_page("Error", body_html), status_code=err.status)
     body: dict[str, Any] = {"detail": err.detail}
     headers: dict[str, str] = {}
     if isinstance(err, InvalidSchedule):

@@ -571,3 +571,11 @@ def test_cached_schedule_fast_path_matches_the_route(server: Server) -> None:
     after = server.client.get(url, headers=server.bearer())
     assert after.headers["etag"] == saved.headers["etag"] != first.headers["etag"]
     assert after.json()["recurring"][0]["id"] == "evening"
+
+
+def test_pages_show_errors_as_html(server: Server) -> None:
+    server.login("carol")
+    reply = server.client.get("/sites/home/schedule", headers={"Accept": "text/html"})
+    assert reply.status_code == 403
+    assert reply.headers["content-type"].startswith("text/html")
+    assert "no role on this site" in reply.text
