@@ -202,6 +202,9 @@ class ServerSettings(_Section):
     token: SecretStr | None = Field(default=None, description="The site's controller token (zsm site add)")
     timeout_s: float = Field(default=10.0, gt=0, description="Timeout for one server request")
     forward_batch: int = Field(default=500, ge=1, le=10_000, description="Events per ingest request")
+    forward_interval_s: float = Field(
+        default=5.0, gt=0, le=3600, description="Seconds between event uploads (a backlog goes without pause)"
+    )
     status_interval_s: float = Field(default=60.0, gt=0, description="Seconds between status posts")
 
 

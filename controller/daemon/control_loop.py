@@ -137,8 +137,10 @@ class ControlLoop:
     def tick(self, extra_inputs: Sequence[EventBase] = ()) -> list[CommandIssued]:
         """One control tick; returns the commands decided (already sent to the battery)."""
         inputs: list[EventBase] = list(extra_inputs)
-        inputs += self.meter_poller.poll()
+        # the battery first: after a restart its restored reading is old, and a meter reading handled
+        # before a fresh battery reading would make the core judge the battery stale for a moment
         inputs += self.battery_poller.poll()
+        inputs += self.meter_poller.poll()
         for event in inputs:
             self.core.handle(event)
         now = self.clock.now()

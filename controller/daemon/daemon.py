@@ -142,6 +142,7 @@ class Daemon:
             status_interval_s=settings.server.status_interval_s,
             status=loop.status,
             schedule_etag=getattr(last_schedule.event, "etag", None) if last_schedule else None,
+            forward_interval_s=settings.server.forward_interval_s,
         )
         worker.start()
         exit_code = 0

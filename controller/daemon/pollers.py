@@ -12,6 +12,8 @@ from controller.domain.events import EventBase, SourceRecovered, SourceStale
 
 __all__ = ["SourcePoller"]
 
+SLACK = 0.2
+
 LOGGER = logging.getLogger(__name__)
 
 
@@ -42,12 +44,16 @@ class SourcePoller:
         return self._outage_started is not None
 
     def due(self) -> bool:
-        return self._clock.monotonic() >= self._next_due
+        return self._is_due(self._clock.monotonic())
+
+    def _is_due(self, mono: float) -> bool:
+        # a little slack: a poller with the tick's own interval must not skip a tick because of jitter
+        return mono + SLACK * self.interval_s >= self._next_due
 
     def poll(self) -> list[EventBase]:
         """Read if due: readings, plus SourceStale when an outage starts, SourceRecovered when it ends."""
         mono = self._clock.monotonic()
-        if mono < self._next_due:
+        if not self._is_due(mono):
             return []
         try:
             events = list(self._read())

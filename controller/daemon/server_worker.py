@@ -24,7 +24,7 @@ LOGGER = logging.getLogger(__name__)
 OUTBOX_SIZE: Final = 64
 BATCHES_PER_ROUND: Final = 20
 FINAL_BATCHES: Final = 200  # on stop: ship up to this many batches, the rest goes at the next start
-IDLE_WAIT_S: Final = 0.2
+IDLE_WAIT_S: Final = 1.0
 
 
 class ServerWorker:
@@ -42,6 +42,7 @@ class ServerWorker:
         status_interval_s: float,
         status: Callable[[], StatusReport],
         schedule_etag: str | None = None,
+        forward_interval_s: float = 5.0,
     ) -> None:
         self._clock = clock
         self._limits = limits
@@ -58,6 +59,8 @@ class ServerWorker:
         self._thread = threading.Thread(target=self._run, name="zsm-server-io", daemon=True)
         self._next_schedule = float("-inf")
         self._next_status = float("-inf")
+        self._forward_interval_s = forward_interval_s
+        self._next_forward = float("-inf")
         self._down_since: float | None = None
         self._backoff_until = float("-inf")
         self._failures = 0
@@ -106,12 +109,15 @@ class ServerWorker:
             if self._source is not None and (mono >= self._next_schedule) and not final:
                 self._fetch_schedule()
                 self._next_schedule = mono + self._schedule_interval_s
-            if self._forwarder is not None:
+            if self._forwarder is not None and (mono >= self._next_forward or final):
+                self._next_forward = mono + self._forward_interval_s
                 if final:  # record first, so that the cursor event itself is shipped too
                     self._forwarder.record_cursor(self._clock.now(), force=True)
                 for _ in range(BATCHES_PER_ROUND if not final else FINAL_BATCHES):
                     if self._forwarder.forward_once() < self._forwarder.batch:
                         break
+                else:
+                    self._next_forward = mono  # a backlog: carry on in the next round
                 if not final:
                     self._forwarder.record_cursor(self._clock.now())
             if self._client is not None and (mono >= self._next_status or final):

@@ -17,7 +17,14 @@ from controller.devices.errors import (
 )
 from controller.devices.hosts import HostResolver
 
-__all__ = ["http_request", "json_body"]
+__all__ = ["http_request", "json_body", "lan_session"]
+
+
+def lan_session() -> requests.Session:
+    """A session for devices on the LAN: no proxy from the environment (and no per-request env scan)."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 def http_request(

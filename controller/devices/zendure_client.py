@@ -29,6 +29,7 @@ from controller.devices.errors import (
     WriteRejected,
 )
 from controller.devices.hosts import HostResolver, as_resolver
+from controller.devices.http import lan_session
 from controller.devices.wear import WearCounter
 from controller.devices.zendure_commands import StandbyStyle, encode_body, property_payload
 from controller.devices.zendure_models import (
@@ -102,7 +103,7 @@ class ZendureClient:
         self.confirm_attempts = max(1, confirm_attempts)
         self.confirm_delay_s = confirm_delay_s
         self.standby = standby
-        self._session = session or requests.Session()
+        self._session = session or lan_session()
         self._request_id = 0
         self.wear = WearCounter(clock)
         self.last_report: ZendureReport | None = None

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from controller.clock import Clock
 from controller.devices.errors import DeviceResponseError, InvalidPayload
 from controller.devices.hosts import HostResolver, as_resolver
-from controller.devices.http import http_request, json_body
+from controller.devices.http import http_request, json_body, lan_session
 from controller.devices.meters.base import NewDataFilter
 from controller.domain.events import MeterReading
 
@@ -128,7 +128,7 @@ class HomeWizardV1Meter:
         self._clock = clock
         self.timeout_s = timeout_s
         self.use_telegram = use_telegram
-        self._session = session or requests.Session()
+        self._session = session or lan_session()
         self._filter = NewDataFilter()
 
     def _url(self, path: str) -> str:

@@ -13,7 +13,7 @@ import requests
 
 from controller.clock import Clock
 from controller.devices.errors import InvalidPayload
-from controller.devices.http import http_request, json_body
+from controller.devices.http import http_request, json_body, lan_session
 from controller.devices.meters.base import NewDataFilter
 from controller.domain.events import MeterReading
 
@@ -58,7 +58,7 @@ class JsonHttpMeter:
         self._clock = clock
         self._scale = (1000.0 if unit == "kW" else 1.0) * sign
         self.timeout_s = timeout_s
-        self._session = session or requests.Session()
+        self._session = session or lan_session()
         self._filter = NewDataFilter()
 
     def reading(self) -> MeterReading:

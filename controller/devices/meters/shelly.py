@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from controller.clock import Clock
 from controller.devices.errors import DeviceError, InvalidPayload
 from controller.devices.hosts import HostResolver, as_resolver
-from controller.devices.http import http_request, json_body
+from controller.devices.http import http_request, json_body, lan_session
 from controller.devices.meters.base import NewDataFilter
 from controller.domain.events import MeterReading
 
@@ -59,7 +59,7 @@ class ShellyMeter:
         self.channel = channel
         self.timeout_s = timeout_s
         self.energy = energy
-        self._session = session or requests.Session()
+        self._session = session or lan_session()
         self._filter = NewDataFilter()
 
     def _get(self, method: str) -> Any:
