@@ -314,13 +314,15 @@ class ZsmRegulator:
             self._direction_t = t
 
     def reset(self) -> None:
-        """Forget the control memory; keep the battery model, the write budget and the learned lag."""
+        """Forget the control memory (the pending small-error debt, the cached decision).
+
+        Kept: the battery model, the write budget, the learned lag and the newest meter reading (a fact
+        about the world; the machine judges its freshness), so that entering a regulated state can act at
+        once instead of commanding standby until the next telegram.
+        """
         self._debt_ws = 0.0
         self._debt_t = None
         self._last_key = None
-        self._meter_w = None
-        self._meter_t = -math.inf
-        self._recent.clear()
 
     @property
     def lag_estimate(self) -> LagEstimate | None:
@@ -372,7 +374,7 @@ class ZsmRegulator:
     def decide(
         self, now: datetime, mode: RegulationMode, limits: PowerLimits, target_offset_w: float
     ) -> RegulatorDecision | None:
-        """Propose a set-point at ``now`` (None until a meter reading has been seen since the last reset)."""
+        """Propose a set-point at ``now`` (None until a first meter reading has been seen)."""
         t = self._secs(now)
         key = (t, self._observed, mode, limits, target_offset_w)
         if key == self._last_key:

@@ -243,3 +243,12 @@ def test_oracles_read_the_truth() -> None:
     lagged.observe(CommandIssued(at=at(10), command=Command.discharge(500), state="NetZero"))
     d3 = lagged.decide(at(10), NZ, LIMITS, 0.0)
     assert d3 is not None and not d3.write
+
+
+def test_reset_keeps_the_reading_and_the_device_state() -> None:
+    h = Harness(zsm())
+    h.meter(1, 300.0)
+    h.decide(1)
+    h.regulator.reset()  # e.g. NetZero -> SafetyLimit -> NetZero
+    d = h.decide(2)
+    assert d is not None and d.battery_w == 300.0 and not d.write
