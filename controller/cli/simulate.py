@@ -49,7 +49,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--schedule", type=Path, default=None, help="schedule JSON file (default: --mode all day)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic household and the meter noise")
     p.add_argument("--duration-h", type=float, default=None, help="simulate at most this many hours")
-    p.add_argument("--start", default="2026-06-01T00:00:00+00:00", help="virtual start time (ISO 8601)")
+    p.add_argument(
+        "--start",
+        default="2026-06-01T06:00:00+00:00",
+        help="virtual start time (ISO 8601; default 06:00 UTC)",
+    )
     p.add_argument("--engine", choices=("machine", "direct"), default="machine", help=argparse.SUPPRESS)
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -105,10 +109,12 @@ def _scenario(args: argparse.Namespace, settings: Any) -> Any:
     )
 
     duration_s = int(args.duration_h * 3600) if args.duration_h is not None else None
+    start = utc(datetime.fromisoformat(args.start))
     if args.trace is not None:
         house = load_trace(args.trace, scale=args.trace_scale)
     else:
-        house = synthetic_household(args.seed, duration_s or 6 * 3600)
+        hour = start.hour + start.minute / 60  # the synthetic sun follows the virtual clock (UTC)
+        house = synthetic_household(args.seed, duration_s or 6 * 3600, start_hour=hour)
         if args.trace_scale != 1.0:
             house = house.scaled(args.trace_scale)
     battery = BatteryParams(
@@ -152,7 +158,7 @@ def _scenario(args: argparse.Namespace, settings: Any) -> Any:
         mode=RegulationMode(args.mode),
         limits=limits,
         battery_read_interval_s=args.battery_read_interval_s,
-        start=utc(datetime.fromisoformat(args.start)),
+        start=start,
         duration_s=duration_s,
         target_offset_w=offset,
         schedule=schedule,
@@ -215,8 +221,9 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_json(args, scenario, regulation, results), indent=2))
     else:
+        plan = f"schedule {args.schedule}" if args.schedule is not None else scenario.mode.value
         print(
-            f"{scenario.household.name}: {scenario.seconds / 3600:.2f} h, {scenario.mode.value}, "
+            f"{scenario.household.name}: {scenario.seconds / 3600:.2f} h, {plan}, "
             f"lag {_lag_text(scenario)}, controller told {regulation.lag_s}, "
             f"battery {scenario.battery.max_discharge_w:g}/{scenario.battery.max_charge_w:g} W"
         )
