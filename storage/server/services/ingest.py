@@ -129,12 +129,19 @@ def _merge(column: str) -> str:
     )
 
 
-_EVENTS_SQL = _insert_sql("site_events", _EVENT_COLUMNS)
-_SAMPLES_SQL = _insert_sql("telemetry_samples", _SAMPLE_COLUMNS)
 _ROLLUPS_SQL = (
     _insert_sql("telemetry_rollups", _ROLLUP_COLUMNS)
     + " ON CONFLICT (site_id, level_s, start) DO UPDATE SET "
     + ", ".join(_merge(c) for c in _ROLLUP_COLUMNS[3:])
+)
+
+
+_PG_TYPES = {"site_id": "int", "level_s": "int", "start": "bigint"}
+_PG_ROLLUPS_SQL = _ROLLUPS_SQL.replace(
+    "VALUES (" + ", ".join("?" * len(_ROLLUP_COLUMNS)) + ")",
+    "SELECT * FROM unnest("
+    + ", ".join(f"%s::{_PG_TYPES.get(c, 'int' if c.endswith('_n') else 'float8')}[]" for c in _ROLLUP_COLUMNS)
+    + ")",
 )
 
 
@@ -181,6 +188,29 @@ def _rollups(samples: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         rows.extend((site_id, level_s, start, *stats) for start, stats in coarser.items())
         level = coarser
     return rows
+
+
+def _bulk_insert(
+    connection: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows``: COPY on PostgreSQL, one prepared ``executemany`` on SQLite."""
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    connection.exec_driver_sql(_sql(connection, _insert_sql(table, columns)), rows)
+
+
+def _upsert_rollups(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Merge rollup rows: one statement over arrays (``unnest``) on PostgreSQL, ``executemany`` on SQLite."""
+    if connection.dialect.name != "postgresql":
+        connection.exec_driver_sql(_sql(connection, _ROLLUPS_SQL), rows)
+        return
+    columns = list(zip(*rows, strict=True))
+    connection.exec_driver_sql(_PG_ROLLUPS_SQL, tuple(list(column) for column in columns))
 
 
 def _advance_cursor(connection: Connection, site: SiteRef, stored: set[int]) -> int:
@@ -265,9 +295,9 @@ def ingest_events(engine: Engine, site: SiteRef, events: Sequence[IngestEvent]) 
                             values.get("setpoint_w"),
                         )
                     )
-            connection.exec_driver_sql(_sql(connection, _EVENTS_SQL), event_rows)
+            _bulk_insert(connection, "site_events", _EVENT_COLUMNS, event_rows)
             if samples:
-                connection.exec_driver_sql(_sql(connection, _SAMPLES_SQL), samples)
-                connection.exec_driver_sql(_sql(connection, _ROLLUPS_SQL), _rollups(samples))
+                _bulk_insert(connection, "telemetry_samples", _SAMPLE_COLUMNS, samples)
+                _upsert_rollups(connection, _rollups(samples))
         cursor = _advance_cursor(connection, site, known | fresh.keys())
     return IngestResult(len(fresh), cursor)
