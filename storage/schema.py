@@ -103,9 +103,9 @@ class Base(DeclarativeBase):
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
 
 
-#: Kind ids fixed by the first migration: the high-volume readings, left out of the kind index.
-SEEDED_KINDS = {1: "meter_reading", 2: "battery_reading"}
-HIGH_VOLUME_MAX_KIND_ID = 2
+#: Kind ids fixed by the first migration: the high-volume kinds (readings, tick markers), not kind-indexed.
+SEEDED_KINDS = {1: "meter_reading", 2: "battery_reading", 3: "ticked"}
+HIGH_VOLUME_MAX_KIND_ID = 3
 
 
 class EventKindRow(Base):
@@ -134,7 +134,7 @@ class EventRow(Base):
 
     __table_args__ = (
         Index("ix_events_at", "at"),
-        # Readings are the bulk of the log and are never looked up by kind; every other kind is indexed.
+        # Readings and tick markers are the bulk of the log, never looked up by kind; the rest is indexed.
         Index(
             "ix_events_kind_seq",
             "kind_id",

@@ -49,13 +49,20 @@ def upgrade() -> None:
         "events",
         ["kind_id", "seq"],
         unique=False,
-        sqlite_where=sa.text("kind_id > 2"),
-        postgresql_where=sa.text("kind_id > 2"),
+        sqlite_where=sa.text("kind_id > 3"),
+        postgresql_where=sa.text("kind_id > 3"),
     )
     kinds = sa.table("event_kinds", sa.column("id", sa.SmallInteger()), sa.column("name", sa.String()))
-    op.bulk_insert(kinds, [{"id": 1, "name": "meter_reading"}, {"id": 2, "name": "battery_reading"}])
+    op.bulk_insert(
+        kinds,
+        [
+            {"id": 1, "name": "meter_reading"},
+            {"id": 2, "name": "battery_reading"},
+            {"id": 3, "name": "ticked"},
+        ],
+    )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("SELECT setval(pg_get_serial_sequence('event_kinds', 'id'), 2)")
+        op.execute("SELECT setval(pg_get_serial_sequence('event_kinds', 'id'), 3)")
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "

@@ -26,6 +26,7 @@ from controller.domain.events import (
     CommandIssued,
     EventBase,
     MeterReading,
+    Ticked,
 )
 from controller.domain.machine import ControllerCore
 from storage.event_log import EventLog, EventLogError
@@ -135,8 +136,14 @@ class ControlLoop:
     # -- the tick ------------------------------------------------------------------------------------
 
     def tick(self, extra_inputs: Sequence[EventBase] = ()) -> list[CommandIssued]:
-        """One control tick; returns the commands decided (already sent to the battery)."""
-        inputs: list[EventBase] = list(extra_inputs)
+        """One control tick; returns the commands decided (already sent to the battery).
+
+        The tick's transaction is ``Ticked`` (the ``now`` the core is ticked with), the inputs in the order
+        the core handled them (the last tick's device outcomes, the worker's results, the battery and meter
+        polls), then the core's decisions, so a replay can re-drive the core exactly.
+        """
+        inputs: list[EventBase] = [*self._carry, *extra_inputs]
+        self._carry = []
         # the battery first: after a restart its restored reading is old, and a meter reading handled
         # before a fresh battery reading would make the core judge the battery stale for a moment
         inputs += self.battery_poller.poll()
@@ -146,8 +153,7 @@ class ControlLoop:
         now = self.clock.now()
         self.core.tick(now)
         decided = self.core.take_pending()
-        self._persist([*self._carry, *inputs, *decided])
-        self._carry = []
+        self._persist([Ticked(at=now), *inputs, *decided])
         commands = [event for event in decided if isinstance(event, CommandIssued)]
         for issued in commands:
             LOGGER.info("%s -> %s (%s)", issued.state, issued.command, issued.reason or "decided")

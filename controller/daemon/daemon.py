@@ -18,6 +18,7 @@ from typing import Final
 
 from controller import __version__
 from controller.clock import Clock
+from controller.core_factory import build_core
 from controller.daemon.control_loop import BatteryPort, ControlLoop, MeterPort
 from controller.daemon.forwarder import Forwarder
 from controller.daemon.lock import DaemonLock
@@ -25,8 +26,6 @@ from controller.daemon.schedule_source import build_schedule_source
 from controller.daemon.server_client import ServerClient
 from controller.daemon.server_worker import ServerWorker
 from controller.domain.events import DaemonStarted, DaemonStopped
-from controller.domain.machine import ControllerCore
-from controller.domain.regulator import ZsmRegulator
 from controller.settings import Settings
 from storage.event_log import EventLog
 
@@ -97,13 +96,7 @@ class Daemon:
     def _run(self, log: EventLog) -> int:
         settings = self.settings
         clock = self.clock
-        regulation = settings.regulation
-        core = ControllerCore(
-            settings.limits,
-            ZsmRegulator(regulation),
-            start_threshold_w=regulation.start_threshold_w,
-            target_offset_w=regulation.target_offset_w,
-        )
+        core = build_core(settings)
         try:
             devices = self._devices(settings, clock)
         except ValueError as err:

@@ -47,6 +47,7 @@ __all__ = [
     "SourceRecovered",
     "SourceStale",
     "StateChanged",
+    "Ticked",
     "event_adapter",
     "event_kinds",
 ]
@@ -220,6 +221,12 @@ class ForwarderCursorAdvanced(EventBase):
     seq: int = Field(ge=0)
 
 
+class Ticked(EventBase):
+    """A control tick began its transaction: ``at`` is the ``now`` the core was ticked with (exact replay)."""
+
+    kind: Literal["ticked"] = "ticked"
+
+
 class DaemonStarted(EventBase):
     """The daemon started (software version and a digest of its effective config)."""
 
@@ -251,6 +258,7 @@ Event = Annotated[
     | DeviceFault
     | LagEstimated
     | ForwarderCursorAdvanced
+    | Ticked
     | DaemonStarted
     | DaemonStopped,
     Field(discriminator="kind"),

@@ -1,28 +1,18 @@
 """Replay: re-drive the current core + regulator with a log's recorded inputs and compare the commands.
 
-How the daemon wrote the log, and how replay aligns its ticks with it
--------------------------------------------------------------------
-Each daemon tick appends one transaction, in this order: the previous tick's device outcomes (*carry*:
-``command_result``, ``command_not_applied``, ``device_write_counted``), the worker's results (schedule
-loaded/rejected, server stale/recovered), the battery and meter polls (each possibly preceded by
-``source_stale`` / ``source_recovered``), then what the core recorded (``slot_changed``, ``state_changed``,
-``lag_estimated``, ``command_issued``). Ticks themselves are not logged. Replay therefore:
+How the daemon writes a tick, and how replay follows it
+-------------------------------------------------------
+Each daemon tick appends one transaction: a ``ticked`` marker whose ``at`` is the ``now`` the core was
+ticked with, then the inputs in the order the core handled them (the previous tick's device outcomes,
+the server worker's results, the battery and meter polls with their stale/recovered events), then what
+the core recorded (``slot_changed``, ``state_changed``, ``lag_estimated``, ``command_issued``). Replay
+therefore cuts the log at the markers, feeds each tick's inputs to ``core.handle`` in ``seq`` order and
+calls ``core.tick`` with the marker's time: the same calls, with the same arguments, as the daemon made.
 
-1. cuts the log (in ``seq`` order) into *batches*, one per daemon tick: a batch ends where the role rank
-   (carry 0 < worker 1 < polls 2 < outputs 3) goes down, where a second meter or battery reading turns up,
-   or where a poll result is more than half a tick later than the batch's first poll result (worker
-   results carry the worker thread's time, so they do not count). The meter and battery polls share a
-   rank, so their order within a tick does not matter;
-2. feeds each batch's inputs to ``core.handle`` in ``seq`` order, then calls ``core.tick(T)`` once, with
-   ``T`` = the latest ``at`` among the batch's inputs and outputs. A decision taken in the tick carries the
-   tick's ``now``, so ``T`` is **exact** for every tick that decided something; for a silent tick it is the
-   last poll's time (short of the true tick by the poll latency, a few ms);
-3. adds *fill ticks* every ``tick_s`` in gaps longer than 1.5 ticks (the daemon ticked without reading
-   anything new, e.g. a meter outage), anchored on the previous tick;
-4. on ``daemon_started`` starts a fresh core and restores it like the daemon does (last schedule, slot,
-   state and command plus the 15-minute tail; see :func:`controller.daemon.control_loop.restore_events`).
-   Standby commands the daemon sent itself while stopping (``inputs.stop``) are not the core's and are
-   left out of the comparison.
+On ``daemon_started`` replay starts a fresh core and restores it like the daemon does (last schedule,
+slot, state and command plus the 15-minute tail; see :func:`controller.daemon.control_loop.restore_events`).
+Standby commands the daemon sent itself while stopping (``inputs.stop``) are not the core's and are left
+out of the comparison.
 
 Commands are then paired in time order: same command within ``tolerance_s`` = reproduced; otherwise a
 difference (a different command at the same moment, or one that only one side issued).
@@ -34,18 +24,18 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from controller import __version__
+from controller.core_factory import build_core
 from controller.daemon.control_loop import RESTORE_KINDS, RESTORE_WINDOW
 from controller.domain.events import CommandIssued, DaemonStarted, EventBase, StateChanged
 from controller.domain.machine import ControllerCore
-from controller.domain.regulator import ZsmRegulator
-from controller.logtools.common import CARRY_KINDS, INPUT_KINDS, OUTPUT_KINDS, is_stop_command
+from controller.logtools.common import CARRY_KINDS, INPUT_KINDS, is_stop_command
 from controller.settings import Settings
 from storage.event_log import StoredEvent
 
@@ -53,34 +43,8 @@ __all__ = ["CommandDiff", "ReplayReport", "build_core", "plan_ticks", "replay_ev
 
 LOGGER = logging.getLogger(__name__)
 
-_RANK_CARRY, _RANK_WORKER, _RANK_POLL, _RANK_OUTPUT = range(4)
-_READINGS = frozenset({"meter_reading", "battery_reading"})
-
-
-def build_core(settings: Settings) -> ControllerCore:
-    """The core exactly as ``zsm run`` builds it (same limits, regulator and thresholds)."""
-    regulation = settings.regulation
-    return ControllerCore(
-        settings.limits,
-        ZsmRegulator(regulation),
-        start_threshold_w=regulation.start_threshold_w,
-        target_offset_w=regulation.target_offset_w,
-    )
-
 
 # -- tick plan -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Batch:
-    """One daemon tick as recovered from the log: its inputs (in seq order) and when it ticked."""
-
-    inputs: list[EventBase] = field(default_factory=list)
-    tick_at: datetime | None = None
-    exact: bool = False
-    first_poll_at: datetime | None = None
-    rank: int = -1
-    kinds: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -89,85 +53,33 @@ class Step:
 
     inputs: list[EventBase]
     tick_at: datetime | None
-    exact: bool = False
-    fill: bool = False
     restart: DaemonStarted | None = None
 
 
-def _rank(event: EventBase) -> int:
-    kind = event.kind
-    if kind in CARRY_KINDS:
-        return _RANK_CARRY
-    if kind in OUTPUT_KINDS:
-        return _RANK_OUTPUT
-    if kind in ("meter_reading", "battery_reading", "device_fault"):
-        return _RANK_POLL
-    if kind in ("source_stale", "source_recovered"):
-        return _RANK_POLL if getattr(event, "source", "") in ("meter", "battery") else _RANK_WORKER
-    return _RANK_WORKER
-
-
-def plan_ticks(events: Iterable[EventBase], tick_s: float = 1.0) -> Iterable[Step]:
-    """Turn the log (oldest first) into replay steps: batches of inputs with their tick, fills, restarts."""
-    batch = Batch()
-    last_tick: datetime | None = None
-    step_td = timedelta(seconds=tick_s)
+def plan_ticks(events: Iterable[EventBase]) -> Iterable[Step]:
+    """Turn the log (oldest first) into replay steps: one per ``ticked`` marker, and restarts."""
+    inputs: list[EventBase] = []
+    tick_at: datetime | None = None
 
     def close() -> Iterable[Step]:
-        nonlocal batch, last_tick
-        current, batch = batch, Batch()
-        if current.tick_at is None:
-            return
-        tick_at = current.tick_at
-        if last_tick is not None and tick_at - last_tick > 1.5 * step_td:
-            fill_at = last_tick + step_td
-            while tick_at - fill_at > 0.5 * step_td:
-                yield Step([], fill_at, fill=True)
-                fill_at += step_td
-        if last_tick is not None and tick_at < last_tick:
-            tick_at = last_tick  # never tick backwards (clock steps)
-        last_tick = tick_at
-        yield Step(current.inputs, tick_at, exact=current.exact)
+        nonlocal inputs, tick_at
+        if tick_at is not None:
+            yield Step(inputs, tick_at)
+        inputs, tick_at = [], None
 
     for event in events:
         kind = event.kind
-        if kind == "daemon_started" or kind == "daemon_stopped":
+        if kind == "ticked":
+            yield from close()
+            tick_at = event.at
+        elif kind in ("daemon_started", "daemon_stopped"):
             yield from close()
             if isinstance(event, DaemonStarted):
-                last_tick = None
                 yield Step([], None, restart=event)
-            continue
-        if kind == "command_issued" and isinstance(event, CommandIssued) and is_stop_command(event.inputs):
+        elif isinstance(event, CommandIssued) and is_stop_command(event.inputs):
             yield from close()
-            continue
-        if kind not in INPUT_KINDS and kind not in OUTPUT_KINDS and kind not in CARRY_KINDS:
-            continue  # forwarder cursor and other bookkeeping: not part of a tick's transaction
-        rank = _rank(event)
-        new_batch = rank < batch.rank or (kind in _READINGS and kind in batch.kinds)
-        if (
-            not new_batch
-            and rank == _RANK_POLL
-            and batch.first_poll_at is not None
-            and (event.at - batch.first_poll_at) > 0.5 * step_td
-        ):
-            new_batch = True
-        if new_batch:
-            yield from close()
-        batch.rank = max(batch.rank, rank)
-        batch.kinds.add(kind)
-        if rank == _RANK_CARRY:
-            continue
-        if rank == _RANK_OUTPUT:
-            if batch.tick_at is None or event.at >= batch.tick_at:
-                batch.exact = True
-                batch.tick_at = event.at
-            continue
-        batch.inputs.append(event)
-        if batch.first_poll_at is None and rank != _RANK_WORKER:
-            batch.first_poll_at = event.at
-        if batch.tick_at is None or event.at > batch.tick_at:
-            batch.tick_at = event.at
-            batch.exact = False
+        elif tick_at is not None and (kind in INPUT_KINDS or kind in CARRY_KINDS):
+            inputs.append(event)
     yield from close()
 
 
@@ -197,8 +109,6 @@ class ReplayReport(BaseModel):
     events: int
     inputs: int
     ticks: int
-    exact_ticks: int
-    fill_ticks: int
     restarts: int
     recorded_commands: int
     replayed_commands: int
@@ -337,7 +247,7 @@ def replay_events(
             yield event
 
     last_at: list[datetime | None] = [None]
-    ticks = exact = fills = restarts = states_replayed = 0
+    ticks = restarts = states_replayed = 0
 
     def collect() -> None:
         nonlocal states_replayed
@@ -347,7 +257,7 @@ def replay_events(
             elif isinstance(out, StateChanged):
                 states_replayed += 1
 
-    for step in plan_ticks(events(), settings.daemon.tick_s):
+    for step in plan_ticks(events()):
         if step.restart is not None:
             restarts += 1
             core = core_factory(settings)
@@ -361,8 +271,6 @@ def replay_events(
         if step.tick_at is not None:
             core.tick(step.tick_at)
             ticks += 1
-            exact += step.exact
-            fills += step.fill
             collect()
     matched, diffs = compare_commands(recorded, replayed, tolerance_s)
     wall = time.perf_counter() - wall0
@@ -371,8 +279,6 @@ def replay_events(
         events=counts["events"],
         inputs=counts["inputs"],
         ticks=ticks,
-        exact_ticks=exact,
-        fill_ticks=fills,
         restarts=restarts,
         recorded_commands=len(recorded),
         replayed_commands=len(replayed),
@@ -402,7 +308,7 @@ def format_report(report: ReplayReport) -> str:
         ("events read", f"{report.events}"),
         ("span", f"{report.span_start} .. {report.span_end}"),
         ("inputs fed", f"{report.inputs}"),
-        ("ticks", f"{report.ticks} ({report.exact_ticks} exact, {report.fill_ticks} fill)"),
+        ("ticks", f"{report.ticks}"),
         ("daemon restarts", f"{report.restarts}"),
         ("commands recorded", f"{report.recorded_commands} (+{report.stop_commands} stop standby)"),
         ("commands replayed", f"{report.replayed_commands}"),
@@ -424,11 +330,6 @@ def format_report(report: ReplayReport) -> str:
     verdict = "REPRODUCED" if report.reproduced else "DIFFERENT"
     lines.append("")
     lines.append(f"result: {verdict}")
-    if report.fill_ticks and not report.reproduced:
-        lines.append(
-            f"note: {report.fill_ticks} ticks read nothing and left no trace; their times are estimated, "
-            "and a regulator that integrates over time may decide a little differently after them"
-        )
     if report.first_differences:
         lines.append("")
         lines.append("first differences:")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.clock import ManualClock
+from controller.core_factory import build_core
 from controller.daemon.control_loop import ControlLoop
 from controller.domain.commands import Command
 from controller.domain.events import (
@@ -25,7 +26,6 @@ from controller.domain.events import (
     MeterReading,
     ScheduleLoaded,
 )
-from controller.logtools.replay import build_core
 from controller.settings import Settings
 from controller.simulation.plant import BatteryParams, BatteryPlant, Household, MeterParams, MeterPlant
 from storage.event_log import EventLog

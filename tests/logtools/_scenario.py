@@ -31,4 +31,4 @@ def netzero_settings(path: Path) -> Settings:
     (float noise here, wake-up jitter on the Pi) and the tick reads nothing; such silent ticks leave no
     trace in the log, so replay can only estimate their time (see controller.logtools.replay).
     """
-    return Settings(database_path=path, meter=MeterSettings(poll_interval_s=0.5))
+    return Settings(database_path=path, meter=MeterSettings(poll_interval_s=1.0))
