@@ -28,7 +28,7 @@ from controller.domain.events import CommandIssued, DaemonStarted  # noqa: E402
 from controller.simulation.devices.home import SimulatedHome  # noqa: E402
 from controller.simulation.devices.homewizard_server import HomeWizardV1Server  # noqa: E402
 from controller.simulation.devices.zendure_server import ZendureServer  # noqa: E402
-from controller.simulation.plant import BatteryPlant, MeterPlant, MeterParams, synthetic_household  # noqa: E402
+from controller.simulation.plant import BatteryPlant, MeterParams, MeterPlant, synthetic_household  # noqa: E402
 from storage.event_log import EventLog  # noqa: E402
 from storage.server.app import create_app  # noqa: E402
 from storage.server.config import ServerConfig  # noqa: E402
