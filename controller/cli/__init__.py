@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.cli.db",
     "controller.cli.config",
     "controller.cli.demo",
+    "controller.cli.doctor",
     "controller.cli.run",
     "controller.cli.serve",
     "controller.cli.site",
