@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import threading
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -162,8 +161,3 @@ def test_toml_edit_keeps_other_content() -> None:
     assert updated.startswith("# my config")
     added = tomllib.loads(set_toml_values(updated, "meter", {"kind": "homewizard_v2", "push": True}))
     assert added["meter"] == {"kind": "homewizard_v2", "push": True}
-
-
-def test_no_thread_leaks_from_servers() -> None:
-    names = [t.name for t in threading.enumerate() if t.name.startswith("sim-")]
-    assert names == []
