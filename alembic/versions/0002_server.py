@@ -74,9 +74,6 @@ def upgrade() -> None:
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("schema_version", sa.SmallInteger(), nullable=False),
         sa.Column("software_version", sa.String(length=32), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_site_events_site_id_sites"), ondelete="CASCADE"
-        ),
         sa.PrimaryKeyConstraint("site_id", "seq", name=op.f("pk_site_events")),
     )
     op.create_index("ix_site_events_site_id_kind_at", "site_events", ["site_id", "kind", "at"], unique=False)
@@ -126,9 +123,6 @@ def upgrade() -> None:
         sa.Column("setpoint_sum", sa.Float(), nullable=False),
         sa.Column("setpoint_min", sa.Float(), nullable=True),
         sa.Column("setpoint_max", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_telemetry_rollups_site_id_sites"), ondelete="CASCADE"
-        ),
         sa.PrimaryKeyConstraint("site_id", "level_s", "start", name=op.f("pk_telemetry_rollups")),
     )
     op.create_table(
@@ -140,9 +134,6 @@ def upgrade() -> None:
         sa.Column("battery_w", sa.Float(), nullable=True),
         sa.Column("soc_pct", sa.Float(), nullable=True),
         sa.Column("setpoint_w", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_telemetry_samples_site_id_sites"), ondelete="CASCADE"
-        ),
         sa.PrimaryKeyConstraint("site_id", "at", "seq", name=op.f("pk_telemetry_samples")),
     )
     op.create_table(

@@ -2,7 +2,10 @@
 
 Times are :class:`~storage.schema.UTCMicros` (BIGINT microseconds, UTC) like the event log. Secrets
 (controller tokens, session tokens) are stored only as SHA-256 hashes; passwords as argon2 hashes.
-Telemetry is derived from ingested events on the way in: one sparse sample per reading or command
+The three high-volume tables (``site_events``, ``telemetry_samples``, ``telemetry_rollups``) carry
+no foreign key to ``sites``: a per-row check would cost more than the insert itself, ``site_id``
+always comes from an authenticated token, and sites are never deleted. Telemetry is derived from
+ingested events on the way in: one sparse sample per reading or command
 (``telemetry_samples``) plus rollups per 10 s / 1 min / 1 h (``telemetry_rollups``) so that a chart of a
 year is read from a few thousand rows.
 """
@@ -135,7 +138,7 @@ class SiteEvent(Base):
 
     __tablename__ = "site_events"
 
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCMicros(), nullable=False)
     kind: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -152,7 +155,7 @@ class TelemetrySample(Base):
 
     __tablename__ = "telemetry_samples"
 
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # microseconds (raw for fast bucketing)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     grid_w: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -166,7 +169,7 @@ class TelemetryRollup(Base):
 
     __tablename__ = "telemetry_rollups"
 
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     level_s: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # microseconds
     grid_n: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

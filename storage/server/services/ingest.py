@@ -213,9 +213,8 @@ def _upsert_rollups(connection: Connection, rows: list[tuple[Any, ...]]) -> None
     connection.exec_driver_sql(_PG_ROLLUPS_SQL, tuple(list(column) for column in columns))
 
 
-def _advance_cursor(connection: Connection, site: SiteRef, stored: set[int]) -> int:
+def _advance_cursor(connection: Connection, site: SiteRef, cursor: int, stored: set[int]) -> int:
     """Move the site's cursor over every contiguous stored seq; ``stored`` are seqs known to be stored."""
-    cursor = int(connection.execute(select(SITES.c.ingested_seq).where(SITES.c.id == site.id)).scalar_one())
     start = cursor
     while cursor + 1 in stored:  # fast path: the batch continues the cursor
         cursor += 1
@@ -255,9 +254,12 @@ def ingest_events(engine: Engine, site: SiteRef, events: Sequence[IngestEvent]) 
     """Store ``events`` for ``site`` in one transaction; duplicates (same seq) are skipped."""
     with engine.begin() as connection:
         # Lock first: the site's row on PostgreSQL, the write lock on SQLite.
-        connection.execute(
-            update(SITES).where(SITES.c.id == site.id).values(ingested_seq=SITES.c.ingested_seq)
-        )
+        cursor = connection.execute(
+            update(SITES)
+            .where(SITES.c.id == site.id)
+            .values(ingested_seq=SITES.c.ingested_seq)
+            .returning(SITES.c.ingested_seq)
+        ).scalar_one()
         fresh: dict[int, IngestEvent] = {}
         known: set[int] = set()
         if events:
@@ -299,5 +301,5 @@ def ingest_events(engine: Engine, site: SiteRef, events: Sequence[IngestEvent]) 
             if samples:
                 _bulk_insert(connection, "telemetry_samples", _SAMPLE_COLUMNS, samples)
                 _upsert_rollups(connection, _rollups(samples))
-        cursor = _advance_cursor(connection, site, known | fresh.keys())
+        cursor = _advance_cursor(connection, site, int(cursor), known | fresh.keys())
     return IngestResult(len(fresh), cursor)
