@@ -72,6 +72,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         LOGGER.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal server error"}, status_code=500)
 
+    async def too_deep(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"detail": "the request body is nested too deeply"}, status_code=400)
+
+    app.add_exception_handler(RecursionError, too_deep)
     app.add_exception_handler(ServerError, server_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

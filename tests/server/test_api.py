@@ -579,3 +579,16 @@ def test_pages_show_errors_as_html(server: Server) -> None:
     assert reply.status_code == 403
     assert reply.headers["content-type"].startswith("text/html")
     assert "no role on this site" in reply.text
+
+
+def test_deeply_nested_body_is_a_client_error(server: Server) -> None:
+    body = (
+        '{"events": [{"seq": 1, "at": "2026-11-24T12:00:00Z", "kind": "x", "payload": {"a": ' + "[" * 100_000
+    )
+    body += "]" * 100_000 + "}}]}"
+    reply = server.client.post(
+        "/api/v1/sites/home/events",
+        content=body,
+        headers={**server.bearer(), "Content-Type": "application/json"},
+    )
+    assert 400 <= reply.status_code < 500
