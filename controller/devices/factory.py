@@ -15,9 +15,7 @@ from controller.clock import Clock
 from controller.devices.discovery import Kind, find_address
 from controller.devices.hosts import AddressBook, AutoHost, HostResolver, StaticHost
 from controller.devices.meters.base import MeterAdapter
-from controller.devices.meters.dsmr import DsmrMeter, SerialSource, TcpSource
 from controller.devices.meters.homewizard_v1 import HomeWizardV1Meter
-from controller.devices.meters.homewizard_v2 import HomeWizardV2Meter, HomeWizardV2Push
 from controller.devices.meters.json_http import JsonHttpMeter
 from controller.devices.meters.shelly import ShellyMeter
 from controller.devices.zendure_client import ZendureClient
@@ -102,7 +100,10 @@ def build_meter(
     """The meter adapter for ``settings.meter`` (``ValueError`` for an incomplete configuration)."""
     cfg = settings.meter
     kind = cfg.kind
+    # protocol modules are imported for the configured meter only (dsmr_parser alone costs ~13 MB)
     if kind == "dsmr_serial":
+        from controller.devices.meters.dsmr import DsmrMeter, SerialSource
+
         if not cfg.serial_port:
             raise ValueError("meter.kind = 'dsmr_serial' needs meter.serial_port")
         return DsmrMeter(
@@ -133,6 +134,8 @@ def build_meter(
     if kind == "homewizard_v2":
         if cfg.token is None:
             raise ValueError("meter.kind = 'homewizard_v2' needs meter.token (run: zsm pair-meter)")
+        from controller.devices.meters.homewizard_v2 import HomeWizardV2Meter, HomeWizardV2Push
+
         token = cfg.token.get_secret_value()
         if cfg.push:
             return HomeWizardV2Push(
@@ -155,6 +158,8 @@ def build_meter(
             meter_timezone=cfg.meter_timezone,
         )
     if kind == "dsmr_tcp":
+        from controller.devices.meters.dsmr import DsmrMeter, TcpSource
+
         return DsmrMeter(
             TcpSource(resolver), clock=clock, dsmr_version=cfg.dsmr_version, wait_s=cfg.poll_interval_s
         )

@@ -200,3 +200,11 @@ def test_two_writers_share_kind_ids(log: EventLog) -> None:
 def test_the_api_has_no_update_or_delete() -> None:
     public = {name for name in dir(EventLog) if not name.startswith("_")}
     assert not {name for name in public if any(w in name for w in ("update", "delete", "remove", "truncate"))}
+
+
+def test_head_revision_read_from_files_matches_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
