@@ -160,6 +160,8 @@ def test_click_in_chart_opens_audit(page: Any) -> None:
     page.wait_for_selector("#audit-body dl", timeout=10_000)
     text = page.inner_text("#audit-body")
     assert "discharge" in text and "cancel grid import" in text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
 
 
 def test_add_netzero_slot_and_see_validation_error(page: Any, site_server: dict[str, str]) -> None:
