@@ -28,6 +28,7 @@ from storage.server.fastpath import ScheduleFastPath
 from storage.server.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from storage.server.render import e, render_page
 from storage.server.schedule_model import error_items
+from storage.server.schemas import IngestBatch
 
 __all__ = ["create_app"]
 
@@ -82,6 +83,23 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected)
 
 
+def _document_raw_bodies(app: FastAPI) -> None:
+    """Put the models of bodies that routes parse themselves (ingest) into the OpenAPI components."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            body = IngestBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(body.pop("$defs", {}))
+            components["IngestBatch"] = body
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     config: ServerConfig | None = None, *, clock: Clock | None = None, engine: Engine | None = None
 ) -> FastAPI:
@@ -113,6 +131,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     pages.mount_static(app)
+    _document_raw_bodies(app)
     app.add_middleware(ScheduleFastPath, context=context)
     app.add_middleware(BodyLimitMiddleware, limit=config.max_body_bytes, ingest_limit=config.max_ingest_bytes)
     app.add_middleware(SecurityHeadersMiddleware)

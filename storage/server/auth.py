@@ -131,7 +131,7 @@ def require_editor(request: Request, access: SiteAccess) -> Access:
     return access
 
 
-def require_controller(access: SiteAccess) -> Access:
+async def require_controller(access: SiteAccess) -> Access:
     """Only the site's daemon (its token) may do this."""
     if access.role != "controller":
         raise Forbidden("only the site's controller token may do this")

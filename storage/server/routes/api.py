@@ -7,7 +7,10 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from storage.server.auth import Access, SiteAccess, context_of, require_controller, require_editor
 from storage.server.context import ServerContext
@@ -124,25 +127,38 @@ def get_schedule_version(
     )
 
 
+INGEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestBatch"}}},
+    }
+}
+
+
 @router.post(
     "/sites/{site}/events",
     tags=["ingest"],
     summary="Store a batch of the daemon's events (idempotent by seq)",
+    openapi_extra=INGEST_BODY,
 )
-def post_events(
-    request: Request, batch: IngestBatch, access: Annotated[Access, Depends(require_controller)]
-) -> IngestOut:
+async def post_events(request: Request, access: Annotated[Access, Depends(require_controller)]) -> IngestOut:
+    # The body is parsed and validated in one step by pydantic-core (a third of the cost of the
+    # framework's parse-then-validate on batches of hundreds of events); the schema is IngestBatch.
     context = context_of(request)
-    if len(batch.events) > context.config.max_ingest_events:
-        raise TooLarge(f"too many events in one batch (limit {context.config.max_ingest_events})")
     wait = context.ingest_limiter.take(f"site:{access.site.id}")
     if wait > 0:
         raise RateLimited("ingest rate limit reached; retry later", wait)
+    try:
+        batch = IngestBatch.model_validate_json(await request.body())
+    except ValidationError as err:
+        raise RequestValidationError(err.errors(include_url=False, include_input=False)) from err
+    if len(batch.events) > context.config.max_ingest_events:
+        raise TooLarge(f"too many events in one batch (limit {context.config.max_ingest_events})")
     events = [
         IngestEvent(e.seq, e.at, e.kind, e.payload, e.schema_version, e.software_version)
         for e in batch.events
     ]
-    result = ingest_events(context.engine, access.site, events)
+    result = await run_in_threadpool(ingest_events, context.engine, access.site, events)
     return IngestOut(stored=result.stored, highest_contiguous_seq=result.highest_contiguous_seq)
 
 
