@@ -57,21 +57,34 @@ class DemoOptions:
     password: str = field(default_factory=lambda: secrets.token_urlsafe(9))
 
 
-def demo_schedule(start: datetime) -> dict[str, Any]:
-    """Charge, discharge, NetZero and NetZero+ slots in the first minutes, then NetZero."""
-
-    def at(minutes: float) -> str:
-        return (start + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
-
+def demo_schedule(
+    start: datetime,
+    minutes: tuple[float, float, float, float] = (2, 2, 6, 6),
+    *,
+    charge_w: int = 600,
+    discharge_w: int = 400,
+    default: str = "netzero",
+) -> dict[str, Any]:
+    """Back-to-back charge, discharge, NetZero and NetZero+ slots of ``minutes`` from ``start``."""
+    edges = [start]
+    for length in minutes:
+        edges.append(edges[-1] + timedelta(minutes=length))
+    at = [edge.isoformat().replace("+00:00", "Z") for edge in edges]
     return {
         "timezone": "Europe/Amsterdam",
-        "default": {"mode": "netzero"},
+        "default": {"mode": default},
         "recurring": [],
         "dated": [
-            {"id": "demo-charge", "start": at(0), "end": at(2), "mode": "charge", "power_w": 600},
-            {"id": "demo-discharge", "start": at(2), "end": at(4), "mode": "discharge", "power_w": 400},
-            {"id": "demo-netzero", "start": at(4), "end": at(10), "mode": "netzero"},
-            {"id": "demo-netzero-plus", "start": at(10), "end": at(16), "mode": "netzero_plus"},
+            {"id": "demo-charge", "start": at[0], "end": at[1], "mode": "charge", "power_w": charge_w},
+            {
+                "id": "demo-discharge",
+                "start": at[1],
+                "end": at[2],
+                "mode": "discharge",
+                "power_w": discharge_w,
+            },
+            {"id": "demo-netzero", "start": at[2], "end": at[3], "mode": "netzero"},
+            {"id": "demo-netzero-plus", "start": at[3], "end": at[4], "mode": "netzero_plus"},
         ],
     }
 

@@ -38,6 +38,15 @@ LOGGER = logging.getLogger(__name__)
 _TABLE: Table = EventRow.__table__  # type: ignore[assignment]
 _KINDS: Table = EventKindRow.__table__  # type: ignore[assignment]
 _SELECT = "SELECT seq, at, kind_id, payload, site_id, schema_version, software_version FROM events"
+_STREAM_COLUMNS = (
+    _TABLE.c.seq,
+    type_coerce(_TABLE.c.at, BigInteger()).label("at_ms"),  # raw epoch milliseconds
+    _TABLE.c.kind_id,
+    _TABLE.c.payload,
+    _TABLE.c.site_id,
+    _TABLE.c.schema_version,
+    _TABLE.c.software_version,
+)
 STREAM_BATCH = 1_000  # larger batches keep more objects alive and make the GC work harder
 
 
@@ -221,36 +230,12 @@ class EventLog:
         self, start: datetime, end: datetime, kinds: Iterable[str] | None = None
     ) -> Iterator[StoredEvent]:
         """Stream the events with ``start <= at < end`` in ``seq`` order, in constant memory."""
-        columns = (
-            _TABLE.c.seq,
-            type_coerce(_TABLE.c.at, BigInteger()).label("at_ms"),
-            _TABLE.c.kind_id,
-            _TABLE.c.payload,
-            _TABLE.c.site_id,
-            _TABLE.c.schema_version,
-            _TABLE.c.software_version,
-        )
-        kind_ids: list[int] | None = None
+        conditions: list[ColumnElement[bool]] = [_TABLE.c.at >= start, _TABLE.c.at < end]
         if kinds is not None:
             with self.engine.connect() as connection:
                 self._load_kinds(connection)
-            kind_ids = [self._kind_ids[name] for name in kinds if name in self._kind_ids]
-        after = 0
-        while True:
-            statement = (
-                select(*columns)
-                .where(_TABLE.c.seq > after, _TABLE.c.at >= start, _TABLE.c.at < end)
-                .order_by(_TABLE.c.seq)
-                .limit(STREAM_BATCH)
-            )
-            if kind_ids is not None:
-                statement = statement.where(_TABLE.c.kind_id.in_(kind_ids))
-            with self.engine.connect() as connection:
-                rows = [tuple(row) for row in connection.execute(statement)]
-            if not rows:
-                return
-            yield from self._decode_rows(rows)
-            after = int(rows[-1][0])
+            conditions.append(_TABLE.c.kind_id.in_([self._kind_ids[k] for k in kinds if k in self._kind_ids]))
+        return self._stream(conditions, after=0)
 
     def iter_kind(self, kind: str, after: int = 0) -> Iterator[StoredEvent]:
         """Stream the events of one ``kind`` after ``after`` in ``seq`` order."""
@@ -258,20 +243,15 @@ class EventLog:
             self._load_kinds(connection)
         kind_id = self._kind_ids.get(kind)
         if kind_id is None:
-            return
-        columns = (
-            _TABLE.c.seq,
-            type_coerce(_TABLE.c.at, BigInteger()).label("at_ms"),
-            _TABLE.c.kind_id,
-            _TABLE.c.payload,
-            _TABLE.c.site_id,
-            _TABLE.c.schema_version,
-            _TABLE.c.software_version,
-        )
+            return iter(())
+        return self._stream([_TABLE.c.kind_id == kind_id, self._kind_index_hint(kind_id)], after=after)
+
+    def _stream(self, conditions: list[ColumnElement[bool]], after: int) -> Iterator[StoredEvent]:
+        """Keyset-paged scan of the rows matching ``conditions`` after ``after``, decoded batch by batch."""
         while True:
             statement = (
-                select(*columns)
-                .where(_TABLE.c.seq > after, _TABLE.c.kind_id == kind_id, self._kind_index_hint(kind_id))
+                select(*_STREAM_COLUMNS)
+                .where(_TABLE.c.seq > after, *conditions)
                 .order_by(_TABLE.c.seq)
                 .limit(STREAM_BATCH)
             )

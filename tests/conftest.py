@@ -12,6 +12,16 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 PG_BASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CHROMIUM = Path("/usr/bin/chromium")
+#: Flags for Debian's chromium in a closed sandbox (no background traffic, no sandboxing as root).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def shared_trace(name: str) -> Path:

@@ -22,18 +22,10 @@ from controller.demo import DemoOptions, DemoSystem
 from controller.domain.commands import CommandKind
 from controller.domain.events import CommandIssued, StateChanged
 from storage.event_log import EventLog
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "artifacts" / "demo"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _assert_followed_netzero(database: Path) -> None:
@@ -119,7 +111,7 @@ def test_demo_page_in_a_browser(running_demo: DemoSystem) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.2)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page: Any = browser.new_page(base_url=info.url, viewport={"width": 1280, "height": 900})
         page.goto("/")
         page.fill("input[name=username]", info.username)

@@ -19,6 +19,7 @@ import requests
 from sqlalchemy import Engine, func, select
 
 from controller.clock import ScaledClock
+from controller.demo import demo_schedule
 from controller.simulation.devices.home import SimulatedHome
 from controller.simulation.devices.homewizard_server import HomeWizardV1Server
 from controller.simulation.devices.zendure_server import ZendureServer
@@ -40,23 +41,6 @@ def household(minutes: int = 120) -> Household:
     load = [450.0 + (1200.0 if 300 <= t % 900 < 360 else 0.0) for t in range(seconds)]
     pv = [0.0 if t < 7 * 60 else 1300.0 for t in range(seconds)]
     return Household(tuple(load), tuple(pv), name="e2e")
-
-
-def demo_plan(start: datetime) -> dict[str, Any]:
-    def iso(minutes: float) -> str:
-        return (start + timedelta(minutes=minutes)).isoformat()
-
-    return {
-        "timezone": "Europe/Amsterdam",
-        "default": {"mode": "standby"},
-        "recurring": [],
-        "dated": [
-            {"id": "charge", "start": iso(0), "end": iso(2), "mode": "charge", "power_w": 500},
-            {"id": "discharge", "start": iso(2), "end": iso(4), "mode": "discharge", "power_w": 300},
-            {"id": "netzero", "start": iso(4), "end": iso(7), "mode": "netzero"},
-            {"id": "netzero-plus", "start": iso(7), "end": iso(10), "mode": "netzero_plus"},
-        ],
-    }
 
 
 @dataclass
@@ -144,7 +128,14 @@ def world(tmp: Path, *, speed: float = 20.0, lag_s: float = 10.0, extra_config: 
     now = clock.now()
     site, token = sites.create_site(engine, SITE, now)
     current = schedules.current_schedule(engine, site)
-    schedules.put_schedule(engine, site, demo_plan(clock.start), current.etag, "e2e", now)
+    schedules.put_schedule(
+        engine,
+        site,
+        demo_schedule(clock.start, (2, 2, 3, 3), charge_w=500, discharge_w=300, default="standby"),
+        current.etag,
+        "e2e",
+        now,
+    )
     home = SimulatedHome(
         household(), BatteryPlant(BatteryParams(initial_soc_pct=60.0)), MeterPlant(MeterParams(lag_s=lag_s)),
         clock, origin=clock.start,
