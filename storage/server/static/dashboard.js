@@ -26,8 +26,11 @@
     return cmd.kind === "standby" ? "standby" : cmd.kind + " " + cmd.power_w + " W";
   }
 
+  var lastHeartbeat = null;  // the controller's clock, which may run ahead of this browser's (e.g. a fast demo)
+
   function refreshStatus() {
-    getJSON(api + "/status").then(function (s) {
+    return getJSON(api + "/status").then(function (s) {
+      if (s.heartbeat_at) { lastHeartbeat = new Date(s.heartbeat_at); }
       text("st-state", s.state || "–");
       text("st-slot", s.slot ? (s.slot.mode || JSON.stringify(s.slot)) : (s.mode || "–"));
       text("st-soc", s.soc_pct === undefined || s.soc_pct === null ? "–" : s.soc_pct.toFixed(0) + " %");
@@ -71,6 +74,7 @@
       };
       Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
       chart.dataset.points = String(d.t.length);
+      chart.dataset.start = d.start;
       if (!chart.dataset.bound) {
         chart.dataset.bound = "1";
         chart.on("plotly_click", function (ev) {
@@ -112,7 +116,15 @@
   function today() { var s = new Date(); s.setHours(0, 0, 0, 0); var e = new Date(s); e.setDate(e.getDate() + 1); draw(s, e); }
   document.querySelectorAll("[data-range]").forEach(function (b) {
     b.addEventListener("click", function () {
-      if (b.dataset.range === "today") { today(); } else { var e = new Date(); draw(new Date(e.getTime() - 7 * 864e5), e); }
+      var e = new Date();
+      if (b.dataset.range === "today") { today(); }
+      else if (b.dataset.range === "1h") {
+        refreshStatus().then(function () {
+          var end = lastHeartbeat && lastHeartbeat > e ? lastHeartbeat : e;
+          draw(new Date(end.getTime() - 36e5), new Date(end.getTime() + 6e4));
+        });
+      }
+      else { draw(new Date(e.getTime() - 7 * 864e5), e); }
     });
   });
   document.getElementById("custom-range").addEventListener("submit", function (ev) {
