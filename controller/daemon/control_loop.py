@@ -77,6 +77,10 @@ def restore_events(log: EventLog, now: datetime) -> list[EventBase]:
     return [picked[seq] for seq in sorted(picked)]
 
 
+def _lower(configured: int, live: int | None) -> int:
+    return configured if live is None else min(configured, live)
+
+
 @dataclass
 class _Snapshot:
     state: str = "Standby"
@@ -87,6 +91,8 @@ class _Snapshot:
     soc_pct: float | None = None
     grid_w: float | None = None
     battery_w: float | None = None
+    max_charge_w: int | None = None
+    max_discharge_w: int | None = None
 
 
 class ControlLoop:
@@ -239,6 +245,11 @@ class ControlLoop:
             elif isinstance(event, BatteryReading):
                 snap.soc_pct = event.soc_pct
                 snap.battery_w = event.battery_w
+                # what a schedule may ask for: the configured limit, or less when the device says so
+                # (0 = blocked right now; the server then does not check schedules against it)
+                limits = self.core.limits
+                snap.max_charge_w = _lower(limits.max_charge_w, event.max_charge_w)
+                snap.max_discharge_w = _lower(limits.max_discharge_w, event.max_discharge_w)
         if commands:
             snap.last_command = commands[-1].command
             snap.last_command_at = commands[-1].at
@@ -256,4 +267,6 @@ class ControlLoop:
             soc_pct=snap.soc_pct,
             grid_w=snap.grid_w,
             battery_w=snap.battery_w,
+            max_charge_w=snap.max_charge_w,
+            max_discharge_w=snap.max_discharge_w,
         )

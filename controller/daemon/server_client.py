@@ -75,6 +75,8 @@ class StatusReport(BaseModel):
     soc_pct: float | None = None
     grid_w: float | None = None
     battery_w: float | None = None
+    max_charge_w: int | None = None
+    max_discharge_w: int | None = None
 
 
 def raw_event_json(event: RawEvent) -> dict[str, Any]:

@@ -142,3 +142,15 @@ def test_meter_outage_in_netzero_goes_to_standby_and_back(site: Site, tmp_path: 
     assert loop.core.state == "NetZero"
     kinds = [s.kind for s in log.iter_events()]
     assert kinds.count("source_stale") == 1 and kinds.count("source_recovered") == 1
+
+
+def test_status_reports_state_slot_and_device_limits(site: Site, tmp_path: Path) -> None:
+    log = EventLog.open_sqlite(tmp_path / "daemon.db", site_id="test")
+    loop = make_loop(site, log)
+    run(loop, site, 30, [ScheduleLoaded(at=START, source="test", schedule=schedule(slot("netzero", 0, 30)))])
+    status = loop.status()
+    assert status.state == "NetZero"
+    assert status.slot == {"mode": "netzero", "id": "netzero-0"}
+    assert (status.max_charge_w, status.max_discharge_w) == (1000, 800)  # SF800 Pro: 1000 W in, 800 W out
+    assert status.soc_pct is not None and status.grid_w is not None
+    assert status.last_command is not None and status.last_command_at is not None
