@@ -32,6 +32,10 @@ def test_daemon_follows_the_schedule_and_the_server_gets_every_event_once(tmp_pa
         assert ("NetZero", CommandKind.DISCHARGE) in by_state
         assert ("NetZeroPlus", CommandKind.CHARGE) in by_state
         assert "daemon_stopped" in [e.kind for e in events[-3:]]
+        # SIGTERM: the tick finished, then standby was commanded before daemon_stopped
+        last_command = commands[-1]
+        assert last_command.command.kind is CommandKind.STANDBY and last_command.inputs.get("stop") is True
+        assert w.zendure.settings.outputLimit == 0 and w.zendure.settings.inputLimit == 0
 
         # every event reached the server exactly once (ingest is idempotent by seq; counts must match)
         w.poll(lambda: w.server_event_count() == log.count(), what="all events at the server")
