@@ -129,6 +129,7 @@ class DemoSystem:
         """Start the server and the simulated devices, create the site, user and schedule."""
         from storage.server.app import create_app
         from storage.server.config import ServerConfig
+        from storage.server.errors import NotFound, ServerError
         from storage.server.services import schedules, sites, users
         from storage.server.testing import run_server
 
@@ -141,9 +142,9 @@ class DemoSystem:
         try:
             site = sites.get_site(engine, DEMO_SITE)
             token = sites.add_site_token(engine, site, now)
-        except Exception:  # noqa: BLE001 - a fresh directory: create the site
+        except NotFound:  # a fresh directory: create the site
             site, token = sites.create_site(engine, DEMO_SITE, now)
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(ServerError):  # the user exists from an earlier run in this directory
             users.create_user(engine, DEMO_USER, o.password, now)
         users.set_password(engine, DEMO_USER, o.password)
         users.set_role(engine, DEMO_USER, DEMO_SITE, "editor")
