@@ -154,3 +154,21 @@ def test_status_reports_state_slot_and_device_limits(site: Site, tmp_path: Path)
     assert (status.max_charge_w, status.max_discharge_w) == (1000, 800)  # SF800 Pro: 1000 W in, 800 W out
     assert status.soc_pct is not None and status.grid_w is not None
     assert status.last_command is not None and status.last_command_at is not None
+
+
+def test_a_frozen_meter_is_stale_data_and_netzero_stands_by(site: Site, tmp_path: Path) -> None:
+    log = EventLog.open_sqlite(tmp_path / "daemon.db", site_id="test")
+    loop = make_loop(site, log)
+    run(loop, site, 60, [ScheduleLoaded(at=START, source="test", schedule=schedule(slot("netzero", 0, 30)))])
+    assert loop.core.state == "NetZero"
+    site.meter.view.frozen = True  # the meter answers, but with the same telegram (same timestamp) again
+    run(loop, site, 20)
+    assert loop.core.state == "NetZero", "a short freeze is within meter_stale_s (30 s)"
+    run(loop, site, 20)
+    assert loop.core.state == "Standby"
+    assert loop.core.last_command is not None and loop.core.last_command.kind is CommandKind.STANDBY
+    site.meter.view.frozen = False
+    run(loop, site, 30)
+    assert loop.core.state == "NetZero"
+    kinds = [s.kind for s in log.iter_events()]
+    assert "source_stale" not in kinds, "nothing failed: the data just stopped being new"

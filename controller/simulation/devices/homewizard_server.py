@@ -60,10 +60,14 @@ class MeterView:
         self.renderer = TelegramRenderer(profile, clock_offset_s=clock_offset_s, factory_date=factory_date)
         self._lock = threading.Lock()
         self._cached: tuple[datetime, MeterSample, str] | None = None
+        self.frozen = False
+        """Fault (P1 spec §5.1 "a value frozen for N s"): keep serving the last sample and its telegram."""
 
     def current(self) -> tuple[MeterSample, str] | None:
         """``(sample, telegram)`` the meter shows now, or ``None`` before the first measurement."""
         with self._lock:
+            if self.frozen and self._cached is not None:
+                return self._cached[1], self._cached[2]
             sample = self.meter.reading_at(self.clock.now())
             if sample is None:
                 return None
