@@ -11,8 +11,11 @@ on every row); times are epoch milliseconds, in the ``at`` column and inside pay
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +32,7 @@ from controller.domain.events import COMPACT, EventBase, event_kinds
 from controller.domain.upcasting import upcast
 from storage.database import create_db_engine, sqlite_url
 from storage.migrate import upgrade
-from storage.schema import HIGH_VOLUME_MAX_KIND_ID, EventKindRow, EventRow, from_millis
+from storage.schema import HIGH_VOLUME_MAX_KIND_ID, EventKindRow, EventRow, from_millis, to_millis
 
 __all__ = ["EventLog", "EventLogError", "RawEvent", "StoredEvent", "encode_payload"]
 
@@ -38,6 +41,10 @@ LOGGER = logging.getLogger(__name__)
 _TABLE: Table = EventRow.__table__  # type: ignore[assignment]
 _KINDS: Table = EventKindRow.__table__  # type: ignore[assignment]
 _SELECT = "SELECT seq, at, kind_id, payload, site_id, schema_version, software_version FROM events"
+_INSERT = (
+    "INSERT INTO events (at, kind_id, payload, site_id, schema_version, software_version) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 _STREAM_COLUMNS = (
     _TABLE.c.seq,
     type_coerce(_TABLE.c.at, BigInteger()).label("at_ms"),  # raw epoch milliseconds
@@ -104,6 +111,9 @@ class EventLog:
         self._skipped_kinds: set[str] = set()
         placeholder = "?" if engine.dialect.paramstyle in ("qmark", "numeric") else "%s"
         self._sql_after = f"{_SELECT} WHERE seq > {placeholder} ORDER BY seq LIMIT {placeholder}"
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._writer: Any = None  # SQLite: one DB-API connection kept for appends (the daemon's hot path)
+        self._writer_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, site_id: str, *, migrate: bool = True) -> EventLog:
@@ -120,6 +130,10 @@ class EventLog:
 
     def close(self) -> None:
         """Release the database connections."""
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
         self.engine.dispose()
 
     # -- kinds -----------------------------------------------------------------------------------------
@@ -173,6 +187,8 @@ class EventLog:
                 raise EventLogError(f"not an event: {event!r}")
             if event.kind not in self._models:
                 raise EventLogError(f"unknown event kind {event.kind!r}")
+        if self._sqlite and all(event.kind in self._kind_ids for event in events):
+            return self._append_sqlite(events)
         statement = insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_order=True)
         try:
             with self.engine.begin() as connection:
@@ -185,6 +201,45 @@ class EventLog:
             self._kind_ids = kind_ids
             self._kind_names = {kind_id: name for name, kind_id in kind_ids.items()}
         return seqs
+
+    def _append_sqlite(self, events: Sequence[EventBase]) -> list[int]:
+        """The same append as the SQLAlchemy path, on a kept DB-API connection (a tenth of the CPU).
+
+        Inside ``BEGIN IMMEDIATE`` this connection holds the write lock, so the new rowids are consecutive
+        and end at ``last_insert_rowid()``.
+        """
+        kind_ids = self._kind_ids
+        try:
+            rows = [
+                (
+                    to_millis(event.at),
+                    kind_ids[event.kind],
+                    encode_payload(event),
+                    self.site_id,
+                    type(event).schema_version,
+                    self.software_version,
+                )
+                for event in events
+            ]
+        except ValueError as err:
+            raise EventLogError(f"append of {len(events)} event(s) failed: {err}") from err
+        with self._writer_lock:
+            try:
+                if self._writer is None:
+                    self._writer = self.engine.raw_connection()
+                writer = self._writer
+                writer.execute("BEGIN IMMEDIATE")
+                try:
+                    writer.executemany(_INSERT, rows)
+                    last = int(writer.execute("SELECT last_insert_rowid()").fetchone()[0])
+                    writer.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        writer.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as err:
+                raise EventLogError(f"append of {len(events)} event(s) failed: {err}") from err
+        return list(range(last - len(rows) + 1, last + 1))
 
     # -- reading ---------------------------------------------------------------------------------------
 
