@@ -61,8 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if not args.verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not args.verbose:  # libraries that narrate every step at INFO
+        for name in ("alembic", "transitions"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         parser.print_help()
