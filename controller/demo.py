@@ -23,17 +23,10 @@ from controller.clock import Clock, ScaledClock, SystemClock
 from controller.daemon.daemon import Daemon
 from controller.daemon.devices import build_devices
 from controller.settings import Settings, load_settings
-from controller.simulation.devices.home import SimulatedHome
 from controller.simulation.devices.homewizard_server import HomeWizardV1Server
+from controller.simulation.devices.site import loopback_site
 from controller.simulation.devices.zendure_server import ZendureServer
-from controller.simulation.plant import (
-    BatteryParams,
-    BatteryPlant,
-    MeterParams,
-    MeterPlant,
-    load_trace,
-    synthetic_household,
-)
+from controller.simulation.plant import BatteryParams, Household, MeterParams, load_trace, synthetic_household
 
 __all__ = ["DemoOptions", "DemoSystem", "demo_schedule"]
 
@@ -113,17 +106,11 @@ class DemoSystem:
         self.zendure: ZendureServer | None = None
         self.meter: HomeWizardV1Server | None = None
 
-    def _home(self) -> SimulatedHome:
+    def _household(self) -> Household:
         o = self.options
         if o.trace is not None:
-            household = load_trace(o.trace)
-        else:
-            household = synthetic_household(
-                o.seed, duration_s=24 * 3600, start_hour=o.start_hour, pv_peak_w=900
-            )
-        battery = BatteryPlant(BatteryParams(initial_soc_pct=50.0))
-        meter = MeterPlant(MeterParams(lag_s=o.lag_s, seed=o.seed))
-        return SimulatedHome(household, battery, meter, self.clock, origin=self.clock.now())
+            return load_trace(o.trace)
+        return synthetic_household(o.seed, duration_s=24 * 3600, start_hour=o.start_hour, pv_peak_w=900)
 
     def start(self) -> DemoInfo:
         """Start the server and the simulated devices, create the site, user and schedule."""
@@ -152,12 +139,15 @@ class DemoSystem:
         schedules.put_schedule(engine, site, demo_schedule(now), current.etag, "zsm demo", now)
 
         url = self._stack.enter_context(run_server(app, port=o.server_port))
-        home = self._home()
-        self.zendure = ZendureServer(home.battery_port, self.clock)
-        self.meter = HomeWizardV1Server(home.meter_port, self.clock)
-        for server in (self.zendure, self.meter):
-            server.start()
-            self._stack.callback(server.stop)
+        devices = self._stack.enter_context(
+            loopback_site(
+                self._household(),
+                self.clock,
+                battery=BatteryParams(initial_soc_pct=50.0),
+                meter=MeterParams(lag_s=o.lag_s, seed=o.seed),
+            )
+        )
+        self.zendure, self.meter = devices.zendure, devices.meter
 
         config_path = o.directory / "zsm.toml"
         daemon_db = o.directory / "daemon.db"

@@ -25,10 +25,8 @@ sys.path.insert(0, str(REPO))
 
 from controller.clock import ScaledClock  # noqa: E402
 from controller.domain.events import CommandIssued, DaemonStarted  # noqa: E402
-from controller.simulation.devices.home import SimulatedHome  # noqa: E402
-from controller.simulation.devices.homewizard_server import HomeWizardV1Server  # noqa: E402
-from controller.simulation.devices.zendure_server import ZendureServer  # noqa: E402
-from controller.simulation.plant import BatteryPlant, MeterParams, MeterPlant, synthetic_household  # noqa: E402
+from controller.simulation.devices.site import loopback_site  # noqa: E402
+from controller.simulation.plant import MeterParams, synthetic_household  # noqa: E402
 from storage.event_log import EventLog  # noqa: E402
 from storage.server.app import create_app  # noqa: E402
 from storage.server.config import ServerConfig  # noqa: E402
@@ -65,14 +63,9 @@ def run(seconds: float) -> dict[str, float]:
         schedules.put_schedule(
             engine, site, plan, schedules.current_schedule(engine, site).etag, "bench", start
         )
-        home = SimulatedHome(
-            synthetic_household(3, duration_s=4 * 3600, start_hour=10.0), BatteryPlant(),
-            MeterPlant(MeterParams(lag_s=20.0)), clock, origin=start,
-        )  # fmt: skip
-        zendure, meter = ZendureServer(home.battery_port, clock), HomeWizardV1Server(home.meter_port, clock)
-        zendure.start()
-        meter.start()
-        try:
+        household = synthetic_household(3, duration_s=4 * 3600, start_hour=10.0)
+        with loopback_site(household, clock, meter=MeterParams(lag_s=20.0), origin=start) as devices:
+            zendure, meter = devices.zendure, devices.meter
             with run_server(app) as url:
                 database = tmp / "daemon.db"
                 config = tmp / "zsm.toml"
@@ -96,9 +89,6 @@ def run(seconds: float) -> dict[str, float]:
                 elapsed = time.monotonic() - t0
                 proc.send_signal(signal.SIGTERM)
                 code = proc.wait(timeout=30)
-        finally:
-            zendure.stop()
-            meter.stop()
         log = EventLog.open_sqlite(database, site_id="bench", migrate=False)
         events = [s.event for s in log.iter_events()]
         log.close()

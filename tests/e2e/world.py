@@ -20,10 +20,10 @@ from sqlalchemy import Engine, func, select
 
 from controller.clock import ScaledClock
 from controller.demo import demo_schedule
-from controller.simulation.devices.home import SimulatedHome
 from controller.simulation.devices.homewizard_server import HomeWizardV1Server
+from controller.simulation.devices.site import loopback_site
 from controller.simulation.devices.zendure_server import ZendureServer
-from controller.simulation.plant import BatteryParams, BatteryPlant, Household, MeterParams, MeterPlant
+from controller.simulation.plant import BatteryParams, Household, MeterParams
 from storage.event_log import EventLog
 from storage.server.app import create_app
 from storage.server.config import ServerConfig
@@ -136,17 +136,18 @@ def world(tmp: Path, *, speed: float = 20.0, lag_s: float = 10.0, extra_config: 
         "e2e",
         now,
     )
-    home = SimulatedHome(
-        household(), BatteryPlant(BatteryParams(initial_soc_pct=60.0)), MeterPlant(MeterParams(lag_s=lag_s)),
-        clock, origin=clock.start,
-    )  # fmt: skip
-    zendure = ZendureServer(home.battery_port, clock)
-    meter = HomeWizardV1Server(home.meter_port, clock)
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(run_server(app))
-        for server in (zendure, meter):
-            server.start()
-            stack.callback(server.stop)
+        devices = stack.enter_context(
+            loopback_site(
+                household(),
+                clock,
+                battery=BatteryParams(initial_soc_pct=60.0),
+                meter=MeterParams(lag_s=lag_s),
+                origin=clock.start,
+            )
+        )
+        zendure, meter = devices.zendure, devices.meter
         database = tmp / "daemon.db"
         config = tmp / "zsm.toml"
         config.write_text(
