@@ -292,15 +292,6 @@ class EventLog:
             conditions.append(_TABLE.c.kind_id.in_([self._kind_ids[k] for k in kinds if k in self._kind_ids]))
         return self._stream(conditions, after=0)
 
-    def iter_kind(self, kind: str, after: int = 0) -> Iterator[StoredEvent]:
-        """Stream the events of one ``kind`` after ``after`` in ``seq`` order."""
-        with self.engine.connect() as connection:
-            self._load_kinds(connection)
-        kind_id = self._kind_ids.get(kind)
-        if kind_id is None:
-            return iter(())
-        return self._stream([_TABLE.c.kind_id == kind_id, self._kind_index_hint(kind_id)], after=after)
-
     def _stream(self, conditions: list[ColumnElement[bool]], after: int) -> Iterator[StoredEvent]:
         """Keyset-paged scan of the rows matching ``conditions`` after ``after``, decoded batch by batch."""
         while True:

@@ -21,13 +21,13 @@ LOGGER = logging.getLogger(__name__)
 
 
 def restore_cursor(log: EventLog) -> int:
-    """The last cursor recorded in the log (0 when none)."""
-    last = 0
-    # Cursor events are rare; scanning their kind only is cheap even on a large log.
-    for stored in log.iter_kind("forwarder_cursor_advanced"):
-        assert isinstance(stored.event, ForwarderCursorAdvanced)
-        last = max(last, stored.event.seq)
-    return last
+    """The last cursor recorded in the log (0 when none).
+
+    The newest record, not the highest: after the server lost events the cursor went back, and the
+    events after it must be sent again.
+    """
+    stored = log.last_of_kind("forwarder_cursor_advanced")
+    return stored.event.seq if stored is not None and isinstance(stored.event, ForwarderCursorAdvanced) else 0
 
 
 class Forwarder:
