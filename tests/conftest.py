@@ -24,11 +24,13 @@ CHROMIUM_ARGS = [
 ]
 
 
+TRACES_DIR = REPO_ROOT / "controller" / "simulation" / "traces"
+
+
 def shared_trace(name: str) -> Path:
-    """Path of a trace in ../shared/traces, or skip the test with the reason."""
-    path = SHARED_DIR / "traces" / name
-    if not path.is_file():
-        pytest.skip(f"../shared/traces/{name} not present (the repository stands alone without ../shared)")
+    """Path of a real household trace shipped with the repository (CC BY 4.0, see its README)."""
+    path = TRACES_DIR / name
+    assert path.is_file(), f"{path} missing: the traces are part of the repository"
     return path
 
 

@@ -2,8 +2,8 @@
 
 Runs every controller through the real state machine (virtual time) on:
 
-- ``rae``: ../shared/traces/rae_household.csv (6 h, 1 Hz), NetZero;
-- ``cyprus``: ../shared/traces/cyprus_netload.csv scaled ×0.45 (7 h, 30 s), NetZero+;
+- ``rae``: controller/simulation/traces/rae_household.csv (6 h, 1 Hz), NetZero;
+- ``cyprus``: controller/simulation/traces/cyprus_netload.csv scaled ×0.45 (7 h, 30 s), NetZero+;
 
 with meter lags 0, 5, 10, 20 s and a lag drifting 15–25 s, and batteries of 800 W and 2400 W. The batteries
 get 20 kWh so that SoC never saturates: the table measures regulation, not storage. ``zsm`` is told the true
@@ -12,7 +12,7 @@ second. Then one simulated day at 1 Hz with machine + zsm + SQLite event log is 
 
     python tools/bench_regulation.py [--quick] [--json] [--jobs N]
 
-Needs ../shared/traces (skips a missing trace with a note).
+The traces ship with the repository (CC BY 4.0, attribution in their README).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from controller.simulation.plant import (  # noqa: E402
 )
 from controller.simulation.report import format_table  # noqa: E402
 
-SHARED = REPO.parent / "shared" / "traces"
+SHARED = REPO / "controller" / "simulation" / "traces"
 CONTROLLERS = ("naive", "oracle", "lagged-oracle", "zsm", "zsm-auto")
 LAGS: tuple[str, ...] = ("0", "5", "10", "20", "drift15-25")
 BATTERIES = (800, 2400)
