@@ -1,4 +1,4 @@
-"""Shared fixtures: repository paths, the shared traces folder, and a PostgreSQL schema per test."""
+"""Shared fixtures: repository paths, the shipped household traces, and a PostgreSQL schema per test."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = REPO_ROOT.parent / "shared"
 PG_BASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHROMIUM = Path("/usr/bin/chromium")
 #: Flags for Debian's chromium in a closed sandbox (no background traffic, no sandboxing as root).
