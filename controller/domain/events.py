@@ -38,6 +38,7 @@ __all__ = [
     "DeviceWriteCounted",
     "Event",
     "EventBase",
+    "EventRole",
     "ForwarderCursorAdvanced",
     "LagEstimated",
     "MeterReading",
@@ -50,6 +51,7 @@ __all__ = [
     "Ticked",
     "event_adapter",
     "event_kinds",
+    "kinds_with_role",
 ]
 
 Scalar = float | int | str | bool | None
@@ -69,12 +71,18 @@ def _serialize_time(value: datetime, info: SerializationInfo) -> str | int:
 UtcTime = Annotated[AwareDatetime, PlainSerializer(_serialize_time, when_used="json")]
 
 
+#: What an event is to the core: a fact it is fed (``input``), a choice it made (``decision``), what became
+#: of a command at the device (``outcome``), or bookkeeping that is neither (``marker``).
+EventRole = Literal["input", "decision", "outcome", "marker"]
+
+
 class EventBase(BaseModel):
     """Common shape of every event: a ``kind`` tag and the moment ``at`` (aware UTC)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: ClassVar[int] = 1
+    role: ClassVar[EventRole]
     kind: str
     at: UtcTime
 
@@ -82,6 +90,7 @@ class EventBase(BaseModel):
 class MeterReading(EventBase):
     """One P1 reading. ``meter_time`` is the meter's own timestamp when the protocol has one."""
 
+    role: ClassVar[EventRole] = "input"
     kind: Literal["meter_reading"] = "meter_reading"
     grid_w: float
     meter_time: UtcTime | None = None
@@ -93,6 +102,7 @@ class MeterReading(EventBase):
 class BatteryReading(EventBase):
     """One battery status read. ``soc_limit``: 0 normal, 1 charge cut-off reached, 2 discharge cut-off."""
 
+    role: ClassVar[EventRole] = "input"
     kind: Literal["battery_reading"] = "battery_reading"
     soc_pct: float = Field(ge=0, le=100)
     battery_w: float
@@ -107,6 +117,7 @@ class BatteryReading(EventBase):
 class ScheduleLoaded(EventBase):
     """A schedule was accepted (from the server, a URL, a file, or restored from the log)."""
 
+    role: ClassVar[EventRole] = "input"
     kind: Literal["schedule_loaded"] = "schedule_loaded"
     source: str
     schedule: dict[str, Any]
@@ -117,6 +128,7 @@ class ScheduleLoaded(EventBase):
 class ScheduleRejected(EventBase):
     """A schedule was refused; the last good one stays in force."""
 
+    role: ClassVar[EventRole] = "input"
     kind: Literal["schedule_rejected"] = "schedule_rejected"
     source: str
     errors: list[str]
@@ -125,6 +137,7 @@ class ScheduleRejected(EventBase):
 class SlotChanged(EventBase):
     """The schedule slot in force changed (mode and its parameters)."""
 
+    role: ClassVar[EventRole] = "decision"
     kind: Literal["slot_changed"] = "slot_changed"
     mode: str
     power_w: int | None = None
@@ -137,6 +150,7 @@ class SlotChanged(EventBase):
 class StateChanged(EventBase):
     """The state machine moved from one state to another."""
 
+    role: ClassVar[EventRole] = "decision"
     kind: Literal["state_changed"] = "state_changed"
     from_state: str
     to_state: str
@@ -147,6 +161,7 @@ class StateChanged(EventBase):
 class CommandIssued(EventBase):
     """A command was decided, with the inputs that decided it (for audits)."""
 
+    role: ClassVar[EventRole] = "decision"
     kind: Literal["command_issued"] = "command_issued"
     command: Command
     state: str
@@ -157,6 +172,7 @@ class CommandIssued(EventBase):
 class CommandResult(EventBase):
     """What became of a command sent to the device."""
 
+    role: ClassVar[EventRole] = "outcome"
     kind: Literal["command_result"] = "command_result"
     command: Command
     ok: bool
@@ -167,6 +183,7 @@ class CommandResult(EventBase):
 class CommandNotApplied(EventBase):
     """The device accepted a write but the read-back shows it was not applied."""
 
+    role: ClassVar[EventRole] = "outcome"
     kind: Literal["command_not_applied"] = "command_not_applied"
     command: Command
     detail: str
@@ -175,6 +192,7 @@ class CommandNotApplied(EventBase):
 class DeviceWriteCounted(EventBase):
     """Flash-wear and relay bookkeeping: a write that switched acMode or was stored in flash."""
 
+    role: ClassVar[EventRole] = "outcome"
     kind: Literal["device_write_counted"] = "device_write_counted"
     ac_mode_switch: bool = False
     flash_write: bool = False
@@ -183,6 +201,7 @@ class DeviceWriteCounted(EventBase):
 class SourceStale(EventBase):
     """A data source (``meter``, ``battery``, ``server``) stopped delivering fresh data."""
 
+    role: ClassVar[EventRole] = "input"
     kind: Literal["source_stale"] = "source_stale"
     source: str
     age_s: float | None = None
@@ -192,6 +211,7 @@ class SourceStale(EventBase):
 class SourceRecovered(EventBase):
     """A data source delivers fresh data again."""
 
+    role: ClassVar[EventRole] = "input"
     kind: Literal["source_recovered"] = "source_recovered"
     source: str
     outage_s: float | None = None
@@ -200,6 +220,7 @@ class SourceRecovered(EventBase):
 class DeviceFault(EventBase):
     """The device reported a fault (or an error state) that forbids operation."""
 
+    role: ClassVar[EventRole] = "input"
     kind: Literal["device_fault"] = "device_fault"
     source: str
     detail: str
@@ -209,6 +230,7 @@ class DeviceFault(EventBase):
 class LagEstimated(EventBase):
     """The regulator's online estimate of the meter lag."""
 
+    role: ClassVar[EventRole] = "decision"
     kind: Literal["lag_estimated"] = "lag_estimated"
     lag_s: float
     confidence: float = Field(ge=0, le=1)
@@ -217,6 +239,7 @@ class LagEstimated(EventBase):
 class ForwarderCursorAdvanced(EventBase):
     """The server acknowledged every event up to and including ``seq``."""
 
+    role: ClassVar[EventRole] = "marker"
     kind: Literal["forwarder_cursor_advanced"] = "forwarder_cursor_advanced"
     seq: int = Field(ge=0)
 
@@ -224,12 +247,14 @@ class ForwarderCursorAdvanced(EventBase):
 class Ticked(EventBase):
     """A control tick began its transaction: ``at`` is the ``now`` the core was ticked with (exact replay)."""
 
+    role: ClassVar[EventRole] = "marker"
     kind: Literal["ticked"] = "ticked"
 
 
 class DaemonStarted(EventBase):
     """The daemon started (software version and a digest of its effective config)."""
 
+    role: ClassVar[EventRole] = "marker"
     kind: Literal["daemon_started"] = "daemon_started"
     version: str
     config_digest: str
@@ -238,6 +263,7 @@ class DaemonStarted(EventBase):
 class DaemonStopped(EventBase):
     """The daemon stopped, and why."""
 
+    role: ClassVar[EventRole] = "marker"
     kind: Literal["daemon_stopped"] = "daemon_stopped"
     reason: str
 
@@ -283,6 +309,11 @@ def event_kinds() -> dict[str, type[EventBase]]:
         if isinstance(default, str):
             kinds[default] = cls
     return kinds
+
+
+def kinds_with_role(*roles: EventRole) -> frozenset[str]:
+    """The ``kind`` of every event class whose :attr:`EventBase.role` is one of ``roles``."""
+    return frozenset(kind for kind, cls in event_kinds().items() if cls.role in roles)
 
 
 def event_time(event: EventBase) -> datetime:
