@@ -42,6 +42,8 @@ __all__ = [
     "ForwarderCursorAdvanced",
     "LagEstimated",
     "MeterReading",
+    "PriceInterval",
+    "PricesReceived",
     "ScheduleLoaded",
     "ScheduleRejected",
     "SlotChanged",
@@ -268,6 +270,27 @@ class DaemonStopped(EventBase):
     reason: str
 
 
+class PriceInterval(BaseModel):
+    """One day-ahead price interval (15 or 60 minutes), the user's tariff included."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: UtcTime
+    end: UtcTime
+    import_eur_per_kwh: float = Field(ge=-10, le=10)
+    export_eur_per_kwh: float | None = Field(default=None, ge=-10, le=10)
+
+
+class PricesReceived(EventBase):
+    """Day-ahead prices arrived from a price source (``zone``: the bidding zone, e.g. ``NL``)."""
+
+    role: ClassVar[EventRole] = "input"
+    kind: Literal["prices_received"] = "prices_received"
+    source: str
+    zone: str
+    intervals: tuple[PriceInterval, ...] = Field(max_length=2000)
+
+
 Event = Annotated[
     MeterReading
     | BatteryReading
@@ -286,7 +309,8 @@ Event = Annotated[
     | ForwarderCursorAdvanced
     | Ticked
     | DaemonStarted
-    | DaemonStopped,
+    | DaemonStopped
+    | PricesReceived,
     Field(discriminator="kind"),
 ]
 

@@ -145,6 +145,23 @@ LocalTime = Annotated[time, _LOCAL_TIME]
 LocalOrOffsetDateTime = Annotated[datetime, _DATE_TIME]
 
 
+class PlanNote(BaseModel):
+    """Why a planner chose a slot (absent on slots a person wrote): shown by the page and the audit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    planner: str = Field(min_length=1, max_length=64, description="What planned the slot, e.g. 'zsm plan'")
+    price_eur_per_kwh: float | None = Field(
+        default=None, ge=-10, le=10, description="Import price in the slot (EUR/kWh, tariff included)"
+    )
+    expected_soc_start_pct: float | None = Field(default=None, ge=0, le=100, description="SoC at the start")
+    expected_soc_end_pct: float | None = Field(default=None, ge=0, le=100, description="SoC at the end")
+    expected_saving_eur: float | None = Field(
+        default=None, ge=-1000, le=1000, description="Saving against no battery over the slot (EUR)"
+    )
+    reason: str = Field(default="", max_length=200, description="One line a person can read")
+
+
 class SlotAction(BaseModel):
     """What to do: a mode and its parameters (also the schedule's default for uncovered time)."""
 
@@ -179,6 +196,7 @@ class SlotAction(BaseModel):
         validate_default=True,
         description="netzero only: aim for this grid import in W instead of 0 (negative = export)",
     )
+    plan: PlanNote | None = Field(default=None, description="Set by a planner: why this slot (for audits)")
 
     @field_validator("power_w")
     @classmethod
