@@ -28,7 +28,9 @@ from controller.domain.commands import Command
 __all__ = [
     "COMPACT",
     "UtcTime",
+    "BatteryMemberReading",
     "BatteryReading",
+    "BatterySharesAssigned",
     "CommandIssued",
     "CommandNotApplied",
     "CommandResult",
@@ -291,6 +293,30 @@ class PricesReceived(EventBase):
     intervals: tuple[PriceInterval, ...] = Field(max_length=2000)
 
 
+class BatteryMemberReading(EventBase):
+    """One battery of a group as read; the core acts on the group's combined :class:`BatteryReading`."""
+
+    role: ClassVar[EventRole] = "marker"
+    kind: Literal["battery_member_reading"] = "battery_member_reading"
+    battery: str = Field(min_length=1, max_length=64)
+    soc_pct: float = Field(ge=0, le=100)
+    battery_w: float
+    max_discharge_w: int | None = Field(default=None, ge=0)
+    max_charge_w: int | None = Field(default=None, ge=0)
+    soc_limit: int = 0
+    fault: str | None = None
+
+
+class BatterySharesAssigned(EventBase):
+    """How a group command was split over the batteries (+ discharge, − charge), and any member's error."""
+
+    role: ClassVar[EventRole] = "marker"
+    kind: Literal["battery_shares_assigned"] = "battery_shares_assigned"
+    command: Command
+    shares_w: dict[str, int] = Field(max_length=16)
+    errors: dict[str, str] = Field(default_factory=dict, max_length=16)
+
+
 Event = Annotated[
     MeterReading
     | BatteryReading
@@ -310,7 +336,9 @@ Event = Annotated[
     | Ticked
     | DaemonStarted
     | DaemonStopped
-    | PricesReceived,
+    | PricesReceived
+    | BatteryMemberReading
+    | BatterySharesAssigned,
     Field(discriminator="kind"),
 ]
 
