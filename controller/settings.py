@@ -69,6 +69,38 @@ class BatterySettings(_Section):
     )
 
 
+class BatteryMemberSettings(BatterySettings):
+    """One of several batteries on the same meter (``[[batteries]]``; ``[battery]`` is then unused)."""
+
+    name: str = Field(
+        default="battery", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
+        description="Short unique name of this battery (events, status and page show it)",
+    )  # fmt: skip
+    capacity_wh: float = Field(
+        default=1920.0, gt=0, le=100_000, description="Usable energy in Wh (weights the combined SoC)"
+    )
+
+
+class AllocationSettings(_Section):
+    """How one total set-point is split over several batteries (``[[batteries]]``)."""
+
+    circuit_limit_w: float | None = Field(
+        default=None, gt=0, le=50_000, description="Shared fuse or circuit limit for all batteries together"
+    )
+    rotate_soc_pts: float = Field(
+        default=5.0, ge=0, le=50, description="An idle battery replaces a running one beyond this SoC gap"
+    )
+    drop_fraction: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Drop a running battery when the others carry the target at this fraction",
+    )
+    balance_gain: float = Field(
+        default=5.0, ge=0, le=50, description="Tilt of the split toward SoC balance (per 100 SoC points)"
+    )
+
+
 class MeterSettings(_Section):
     """The P1 smart-meter reader."""
 
@@ -246,12 +278,23 @@ class Settings(BaseSettings):
     site_id: str = Field(default="home", min_length=1, max_length=64, description="Name of this home (site)")
     database_path: Path = Field(default=Path("zsm.db"), description="SQLite event log of the daemon")
     battery: BatterySettings = Field(default_factory=BatterySettings)
+    batteries: list[BatteryMemberSettings] = Field(
+        default_factory=list, max_length=8, description="Several batteries on one meter (replaces [battery])"
+    )
+    allocation: AllocationSettings = Field(default_factory=AllocationSettings)
     meter: MeterSettings = Field(default_factory=MeterSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     regulation: RegulationSettings = Field(default_factory=RegulationSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     schedule: ScheduleSourceSettings = Field(default_factory=ScheduleSourceSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+
+    @model_validator(mode="after")
+    def _unique_battery_names(self) -> Settings:
+        names = [member.name for member in self.batteries]
+        if len(set(names)) != len(names):
+            raise ValueError(f"battery names must be unique: {names}")
+        return self
 
     def digest(self) -> str:
         """A short stable digest of the effective configuration (secrets included only as hashes)."""

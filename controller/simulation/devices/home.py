@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from controller.clock import Clock
 from controller.simulation.devices.ports import BatteryState, MeterSample
 from controller.simulation.plant import BatteryPlant, Household, MeterPlant, Telegram
+from controller.simulation.plant_bank import PlantBank
 
 __all__ = ["PlantBatteryPort", "PlantMeterPort", "SimulatedHome"]
 
@@ -25,7 +26,7 @@ class SimulatedHome:
     def __init__(
         self,
         household: Household,
-        battery: BatteryPlant,
+        battery: BatteryPlant | PlantBank,
         meter: MeterPlant,
         clock: Clock,
         *,
@@ -100,6 +101,12 @@ class SimulatedHome:
     def battery_port(self) -> PlantBatteryPort:
         return PlantBatteryPort(self)
 
+    def member_port(self, index: int) -> PlantBatteryPort:
+        """The port of one battery of a :class:`PlantBank` (several batteries on this meter)."""
+        if not isinstance(self.battery, PlantBank):
+            raise TypeError("this home has a single battery")
+        return PlantBatteryPort(self, self.battery.members[index])
+
     @property
     def meter_port(self) -> PlantMeterPort:
         return PlantMeterPort(self)
@@ -108,8 +115,9 @@ class SimulatedHome:
 class PlantBatteryPort:
     """:class:`~controller.simulation.devices.ports.BatteryPort` over the plant's battery."""
 
-    def __init__(self, home: SimulatedHome) -> None:
+    def __init__(self, home: SimulatedHome, plant: BatteryPlant | None = None) -> None:
         self.home = home
+        self.plant: BatteryPlant = plant if plant is not None else home.battery  # type: ignore[assignment]
         self._last_target: float | None = None
         self._limits: tuple[float, float] | None = None
 
@@ -118,13 +126,13 @@ class PlantBatteryPort:
             self.home.advance_to(now)
             if battery_w != self._last_target:
                 self._last_target = battery_w
-                self.home.battery.command(battery_w, at=self.home.t_s(now))
+                self.plant.command(battery_w, at=self.home.t_s(now))
 
     def set_limits(self, max_discharge_w: float, max_charge_w: float) -> None:
         limits = (max_discharge_w, max_charge_w)
         if limits != self._limits:
             self._limits = limits
-            self.home.battery.set_live_limits(max_discharge_w=max_discharge_w, max_charge_w=max_charge_w)
+            self.plant.set_live_limits(max_discharge_w=max_discharge_w, max_charge_w=max_charge_w)
 
     def add_step_hook(self, hook: Callable[[datetime], None]) -> None:
         self.home.add_step_hook(hook)
@@ -132,7 +140,7 @@ class PlantBatteryPort:
     def state(self, now: datetime) -> BatteryState:
         with self.home._lock:  # noqa: SLF001
             self.home.advance_to(now)
-            battery = self.home.battery
+            battery = self.plant
             out = battery.battery_w
             params = battery.params
             pack = out / params.discharge_efficiency if out > 0 else out * params.charge_efficiency

@@ -15,8 +15,9 @@ from controller.simulation.devices.home import SimulatedHome
 from controller.simulation.devices.homewizard_server import HomeWizardV1Server
 from controller.simulation.devices.zendure_server import ZendureServer
 from controller.simulation.plant import BatteryParams, BatteryPlant, Household, MeterParams, MeterPlant
+from controller.simulation.plant_bank import PlantBank
 
-__all__ = ["LoopbackSite", "loopback_site"]
+__all__ = ["LoopbackBankSite", "LoopbackSite", "loopback_bank_site", "loopback_site"]
 
 
 @dataclass
@@ -55,3 +56,53 @@ def loopback_site(
             site.meter.stop()
     finally:
         site.zendure.stop()
+
+
+@dataclass
+class LoopbackBankSite:
+    """Several zenSDK batteries (one server each) on one plant and one HomeWizard v1 meter."""
+
+    clock: Clock
+    home: SimulatedHome
+    bank: PlantBank
+    zendures: list[ZendureServer]
+    meter: HomeWizardV1Server
+
+
+@contextlib.contextmanager
+def loopback_bank_site(
+    household: Household,
+    clock: Clock,
+    batteries: list[BatteryParams],
+    *,
+    meter: MeterParams | None = None,
+    origin: datetime | None = None,
+) -> Iterator[LoopbackBankSite]:
+    """One zenSDK server per battery and one meter server on 127.0.0.1; the meter sees the sum."""
+    bank = PlantBank(batteries)
+    home = SimulatedHome(
+        household, bank, MeterPlant(meter or MeterParams()), clock, origin=origin or clock.now()
+    )
+    site = LoopbackBankSite(
+        clock,
+        home,
+        bank,
+        [
+            ZendureServer(
+                home.member_port(i),
+                clock,
+                sn=f"SIMZSM{i + 1:08d}",
+                inverse_max_power_w=int(params.max_discharge_w),
+                charge_max_limit_w=int(params.max_charge_w),
+            )  # fmt: skip
+            for i, params in enumerate(batteries)
+        ],
+        HomeWizardV1Server(home.meter_port, clock),
+    )
+    with contextlib.ExitStack() as stack:
+        for zendure in site.zendures:
+            zendure.start()
+            stack.callback(zendure.stop)
+        site.meter.start()
+        stack.callback(site.meter.stop)
+        yield site
