@@ -7,6 +7,7 @@ them. Without ``--trace`` a seeded synthetic household is used.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -95,6 +96,24 @@ def register(subparsers: Any) -> None:
     bat.add_argument("--battery-max-soc", type=float, default=100.0, help="device charge cut-off, percent")
     bat.add_argument("--battery-read-interval-s", type=int, default=5, help="seconds between status reads")
     bat.add_argument("--target-offset-w", type=float, default=None, help="aim for this grid import (W)")
+    many = p.add_argument_group("several batteries on the meter")
+    many.add_argument(
+        "--batteries",
+        default=None,
+        metavar="SPEC|FILE.json",
+        help="e.g. 2x800,2400 or 2x800@15000 (Wh each; models: 800, 800pro, 2400, hyper2000, hub1200), "
+        "or a JSON list of battery objects; the other --battery-* knobs apply to each",
+    )
+    many.add_argument(
+        "--battery-socs", default=None, metavar="S1,S2,..", help="initial SoC of each battery, percent"
+    )
+    many.add_argument(
+        "--battery-offline",
+        action="append",
+        default=[],
+        metavar="NAME@SECONDS",
+        help="battery NAME (b1, b2, ...) drops off the LAN at that second (repeatable)",
+    )
     p.set_defaults(func=_simulate)
 
 
@@ -107,6 +126,7 @@ def _scenario(args: argparse.Namespace, settings: Any) -> Any:
         load_trace,
         synthetic_household,
     )
+    from controller.simulation.plant_bank import PlantBank
 
     duration_s = int(args.duration_h * 3600) if args.duration_h is not None else None
     start = utc(datetime.fromisoformat(args.start))
@@ -146,8 +166,10 @@ def _scenario(args: argparse.Namespace, settings: Any) -> Any:
         drop_prob=args.meter_drop_prob,
         seed=args.seed,
     )
+    batteries = _batteries(args, battery)
+    rated = PlantBank.combined_params(batteries) if batteries else battery
     limits = settings.limits.model_copy(
-        update={"max_discharge_w": int(battery.max_discharge_w), "max_charge_w": int(battery.max_charge_w)}
+        update={"max_discharge_w": int(rated.max_discharge_w), "max_charge_w": int(rated.max_charge_w)}
     )
     schedule = json.loads(args.schedule.read_text(encoding="utf-8")) if args.schedule is not None else None
     offset = args.target_offset_w if args.target_offset_w is not None else settings.regulation.target_offset_w
@@ -162,7 +184,34 @@ def _scenario(args: argparse.Namespace, settings: Any) -> Any:
         duration_s=duration_s,
         target_offset_w=offset,
         schedule=schedule,
+        batteries=tuple(batteries),
+        battery_offline_s=_offline(args.battery_offline, len(batteries)),
     )
+
+
+def _batteries(args: argparse.Namespace, base: Any) -> list[Any]:
+    """The bank of ``--batteries`` (empty: one battery)."""
+    from controller.simulation.plant_bank import battery_file, parse_battery_list
+
+    if args.batteries is None:
+        if args.battery_socs or args.battery_offline:
+            raise ValueError("--battery-socs and --battery-offline need --batteries")
+        return []
+    socs = [float(x) for x in args.battery_socs.split(",")] if args.battery_socs else []
+    if args.batteries.endswith(".json"):
+        return battery_file(Path(args.batteries), base, socs=socs)
+    return parse_battery_list(args.batteries, base, socs=socs)
+
+
+def _offline(items: list[str], count: int) -> tuple[tuple[str, float], ...]:
+    out = []
+    for item in items:
+        name, sep, at = item.partition("@")
+        names = [f"b{i + 1}" for i in range(count)]
+        if not sep or name not in names:
+            raise ValueError(f"--battery-offline {item!r}: expected NAME@SECONDS with NAME one of {names}")
+        out.append((name, float(at)))
+    return tuple(out)
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -225,9 +274,17 @@ def _simulate(args: argparse.Namespace) -> int:
         print(
             f"{scenario.household.name}: {scenario.seconds / 3600:.2f} h, {plan}, "
             f"lag {_lag_text(scenario)}, controller told {regulation.lag_s}, "
-            f"battery {scenario.battery.max_discharge_w:g}/{scenario.battery.max_charge_w:g} W"
+            f"battery {scenario.plant_params.max_discharge_w:g}/{scenario.plant_params.max_charge_w:g} W"
+            + (f" ({len(scenario.batteries)} batteries)" if scenario.batteries else "")
         )
         print(format_table([(r.controller, r.metrics) for r in results]))
+        for r in results:
+            for m in r.members:
+                print(
+                    f"  {r.controller} {m.name}: SoC {m.final_soc_pct:.1f} %, "
+                    f"relay switches {m.relay_switches}, "
+                    f"discharged {m.discharged_wh / 1000:.2f} kWh, charged {m.charged_wh / 1000:.2f} kWh"
+                )
         for r in results:
             print(
                 f"{r.controller}: {r.sim_speed:,.0f} simulated s per wall s ({r.engine} engine)",
@@ -276,9 +333,10 @@ def _json(args: argparse.Namespace, scenario: Any, regulation: Any, results: lis
         "lag_s": scenario.meter.lag_s,
         "lag_mode": scenario.meter.lag_mode,
         "assumed_lag": regulation.lag_s,
-        "battery_max_discharge_w": scenario.battery.max_discharge_w,
-        "battery_max_charge_w": scenario.battery.max_charge_w,
-        "battery_capacity_wh": scenario.battery.capacity_wh,
+        "battery_max_discharge_w": scenario.plant_params.max_discharge_w,
+        "battery_max_charge_w": scenario.plant_params.max_charge_w,
+        "battery_capacity_wh": scenario.plant_params.capacity_wh,
+        "battery_count": max(1, len(scenario.batteries)),
         "seed": args.seed,
     }
     per = {
@@ -289,6 +347,7 @@ def _json(args: argparse.Namespace, scenario: Any, regulation: Any, results: lis
             "events_logged": r.events_logged,
             "lag_estimate_s": r.lag_estimates[-1][1] if r.lag_estimates else None,
             "lag_confidence": r.lag_estimates[-1][2] if r.lag_estimates else None,
+            "batteries": [dataclasses.asdict(m) for m in r.members],
         }
         for r in results
     }

@@ -39,6 +39,7 @@ from controller.domain.regulator import ZsmRegulator
 from controller.settings import LimitSettings, RegulationSettings
 from controller.simulation.metrics import Metrics, OracleBattery, compute_metrics
 from controller.simulation.plant import BatteryParams, BatteryPlant, Household, MeterParams, MeterPlant
+from controller.simulation.plant_bank import GroupSimBattery, PlantBank, SimBatterySide, SingleSimBattery
 from controller.simulation.timeseries import SimSeries
 
 __all__ = [
@@ -76,6 +77,15 @@ class Scenario:
     duration_s: int | None = None
     target_offset_w: float = 0.0
     schedule: dict[str, Any] | None = None
+    #: several batteries on the one meter (replaces ``battery``); each a member of a battery group
+    batteries: tuple[BatteryParams, ...] = ()
+    #: (member name, second) pairs: that battery drops off the LAN (and stops) at that second
+    battery_offline_s: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def plant_params(self) -> BatteryParams:
+        """The battery, or the combined battery of a bank (summed capacity and limits)."""
+        return PlantBank.combined_params(self.batteries) if self.batteries else self.battery
 
     def schedule_json(self) -> dict[str, Any]:
         """The schedule to load (default: the scenario's mode all day)."""
@@ -88,7 +98,7 @@ class Scenario:
         total = self.household.duration_s
         return min(total, self.duration_s) if self.duration_s is not None else total
 
-    def limits_for(self, battery: BatteryPlant) -> PowerLimits:
+    def limits_for(self, battery: BatteryPlant | PlantBank) -> PowerLimits:
         """Effective limits: config ∧ live device limits, 0 at the controller's SoC limits."""
         soc = battery.soc_pct
         lim = self.limits
@@ -99,7 +109,7 @@ class Scenario:
         return PowerLimits(max_discharge_w=discharge, max_charge_w=charge)
 
     def oracle_battery(self) -> OracleBattery:
-        b = self.battery
+        b = self.plant_params
         return OracleBattery(
             capacity_wh=b.capacity_wh,
             initial_soc_pct=b.initial_soc_pct,
@@ -108,6 +118,17 @@ class Scenario:
             max_discharge_w=min(b.max_discharge_w, self.limits.max_discharge_w),
             max_charge_w=min(b.max_charge_w, self.limits.max_charge_w),
         )
+
+
+@dataclass(frozen=True)
+class MemberSummary:
+    """One battery of a bank at the end of a run."""
+
+    name: str
+    final_soc_pct: float
+    relay_switches: int
+    discharged_wh: float
+    charged_wh: float
 
 
 @dataclass
@@ -121,6 +142,7 @@ class SimResult:
     cpu_s: float
     engine: str
     events_logged: int = 0
+    members: tuple[MemberSummary, ...] = ()
     lag_estimates: list[tuple[float, float, float]] = field(default_factory=list)  # (t_s, lag_s, confidence)
 
     @property
@@ -199,8 +221,11 @@ def run_closed_loop(
     try:
         if engine == "machine":
             threshold = scenario.battery.start_threshold_w if start_threshold_w is None else start_threshold_w
-            logged = _run_machine(scenario, regulator, series, lag_estimates, event_sink, progress, threshold)
+            logged, members = _run_machine(
+                scenario, regulator, series, lag_estimates, event_sink, progress, threshold
+            )
         else:
+            members = ()
             logged = _run_direct(scenario, regulator, series, lag_estimates, event_sink, progress)
     finally:
         if gc_was_enabled:
@@ -216,6 +241,7 @@ def run_closed_loop(
         cpu_s=cpu,
         engine=engine,
         events_logged=logged,
+        members=members,
         lag_estimates=lag_estimates,
     )
 
@@ -337,11 +363,11 @@ def _run_machine(
     event_sink: EventSink | None,
     progress: Callable[[int], None] | None,
     start_threshold_w: float,
-) -> int:
+) -> tuple[int, tuple[MemberSummary, ...]]:
     from controller.domain.machine import ControllerCore  # the machine is optional for direct runs
 
     house = scenario.household
-    battery = BatteryPlant(scenario.battery)
+    battery, side = _battery_side(scenario)
     meter = MeterPlant(scenario.meter)
     start = scenario.start
     core = ControllerCore(
@@ -363,7 +389,7 @@ def _run_machine(
     regulated = {"netzero", "netzero_plus"}
     for k in range(scenario.seconds):
         now = start + timedelta(seconds=k)
-        b = battery.step(k)
+        b = side.step(k)
         load = load_l[k]
         pv = pv_l[k]
         grid = round(load - pv - b, 1)
@@ -376,20 +402,22 @@ def _run_machine(
             if event_sink is not None:
                 log.append(reading)
         if k % read_every == 0:
-            battery_reading = _battery_reading(battery, now)
-            core.handle(battery_reading)
-            if event_sink is not None:
-                log.append(battery_reading)
+            for battery_event in side.read(now):
+                core.handle(battery_event)
+                if event_sink is not None:
+                    log.append(battery_event)
         core.tick(now)
         for event in core.take_pending():
+            outcome: list[EventBase] = []
             if isinstance(event, CommandIssued):
                 setpoint = float(event.command.battery_w)
-                battery.command(setpoint, at=k)
+                outcome = side.command(event.command, k, now)
                 series.commands.append((float(k), setpoint))
             elif isinstance(event, LagEstimated):
                 lag_estimates.append((float(k), event.lag_s, event.confidence))
             if event_sink is not None:
                 log.append(event)
+                log.extend(outcome)
         if event_sink is not None and len(log) >= 2048:
             event_sink(log)
             logged += len(log)
@@ -414,4 +442,30 @@ def _run_machine(
     if event_sink is not None and log:
         event_sink(log)
         logged += len(log)
-    return logged
+    return logged, _member_summaries(battery)
+
+
+def _battery_side(scenario: Scenario) -> tuple[BatteryPlant | PlantBank, SimBatterySide]:
+    """The plant and how the loop reads and commands it: directly, or through a battery group."""
+    if not scenario.batteries:
+        plant = BatteryPlant(scenario.battery)
+        return plant, SingleSimBattery(plant)
+    bank = PlantBank(scenario.batteries)
+    group = GroupSimBattery(
+        bank,
+        scenario.start,
+        min_soc_pct=scenario.limits.min_soc_pct,
+        max_soc_pct=scenario.limits.max_soc_pct,
+        stale_s=scenario.limits.battery_stale_s,
+        offline=dict(scenario.battery_offline_s),
+    )
+    return bank, group
+
+
+def _member_summaries(battery: BatteryPlant | PlantBank) -> tuple[MemberSummary, ...]:
+    if not isinstance(battery, PlantBank):
+        return ()
+    return tuple(
+        MemberSummary(name, round(plant.soc_pct, 2), switches, plant.discharged_wh, plant.charged_wh)
+        for name, plant, switches in zip(battery.names, battery.members, battery.ac_switches, strict=True)
+    )

@@ -9,9 +9,11 @@ real batteries.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from controller.devices.battery_group import BatteryGroup, GroupMember
@@ -26,6 +28,7 @@ __all__ = [
     "PlantMemberPort",
     "SimBatterySide",
     "SingleSimBattery",
+    "battery_file",
     "parse_battery_list",
     "plant_reading",
 ]
@@ -43,7 +46,8 @@ BATTERY_MODELS: dict[str, tuple[float, float, float]] = {
 def parse_battery_list(spec: str, base: BatteryParams, *, socs: Sequence[float] = ()) -> list[BatteryParams]:
     """``"2x800,2400"`` → battery parameters (``socs`` sets the initial SoC of each in order).
 
-    Each item is ``[Nx]MODEL`` with a model of :data:`BATTERY_MODELS`; other knobs (dead time, ramp,
+    Each item is ``[Nx]MODEL[@CAPACITY_WH]`` with a model of :data:`BATTERY_MODELS` (``2x800@15000``: two
+    SolarFlow 800 Pro with 15 kWh each); other knobs (dead time, ramp,
     efficiencies, SoC limits) come from ``base``.
     """
     if len(spec) > 200:
@@ -54,6 +58,7 @@ def parse_battery_list(spec: str, base: BatteryParams, *, socs: Sequence[float] 
         if not item:
             raise ValueError(f"empty item in battery list {spec!r}")
         count = 1
+        item, at_sign, capacity_text = item.partition("@")
         if "x" in item and item.split("x", 1)[0].isdigit():
             head, item = item.split("x", 1)
             count = int(head)
@@ -62,6 +67,11 @@ def parse_battery_list(spec: str, base: BatteryParams, *, socs: Sequence[float] 
         if not 1 <= count <= 8:
             raise ValueError(f"battery count {count} out of range 1..8")
         discharge, charge, capacity = BATTERY_MODELS[item]
+        if at_sign:
+            try:
+                capacity = float(capacity_text)
+            except ValueError:
+                raise ValueError(f"bad capacity {capacity_text!r} in {raw.strip()!r} (Wh expected)") from None
         for _ in range(count):
             out.append(_replace(base, max_discharge_w=discharge, max_charge_w=charge, capacity_wh=capacity))
     if len(out) > 8:
@@ -73,9 +83,32 @@ def parse_battery_list(spec: str, base: BatteryParams, *, socs: Sequence[float] 
     return out
 
 
-def _replace(params: BatteryParams, **changes: float) -> BatteryParams:
-    from dataclasses import replace
+def battery_file(path: Path, base: BatteryParams, *, socs: Sequence[float] = ()) -> list[BatteryParams]:
+    """A JSON list of batteries: each ``{"model": "800"}`` and/or :class:`BatteryParams` fields."""
+    if path.stat().st_size > 64 * 1024:
+        raise ValueError(f"{path}: battery file larger than 64 KiB")
+    items = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(items, list) or not 1 <= len(items) <= 8:
+        raise ValueError(f"{path}: expected a JSON list of 1 to 8 batteries")
+    known = {f.name for f in fields(BatteryParams)}
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValueError(f"{path}: battery {i + 1} is not an object")
+        item = dict(item)
+        params = parse_battery_list(str(item.pop("model")), base)[0] if "model" in item else base
+        unknown = set(item) - known
+        if unknown:
+            raise ValueError(f"{path}: battery {i + 1}: unknown fields {sorted(unknown)}")
+        out.append(replace(params, **{k: float(v) for k, v in item.items()}))
+    if socs:
+        if len(socs) != len(out):
+            raise ValueError(f"{len(socs)} initial SoCs for {len(out)} batteries")
+        out = [replace(p, initial_soc_pct=float(soc)) for p, soc in zip(out, socs, strict=True)]
+    return out
 
+
+def _replace(params: BatteryParams, **changes: float) -> BatteryParams:
     return replace(params, **changes)
 
 
