@@ -198,7 +198,8 @@ def test_accepted_but_not_applied_when_ac_mode_reverts_at_once(
         assert not any(isinstance(e, CommandNotApplied) for e in late) and client.confirming
         last = client.poll()  # the 7th read in all
     not_applied = [e for e in last if isinstance(e, CommandNotApplied)]
-    assert len(not_applied) == 1 and "acMode=2" in not_applied[0].detail and "7 reads" in not_applied[0].detail
+    assert len(not_applied) == 1
+    assert "acMode=2" in not_applied[0].detail and "7 reads" in not_applied[0].detail
     assert "did not apply" in caplog.text and not client.confirming
     assert not any(isinstance(e, CommandNotApplied) for e in client.poll())  # reported once
 
