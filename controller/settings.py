@@ -104,9 +104,9 @@ class AllocationSettings(_Section):
 class MeterSettings(_Section):
     """The P1 smart-meter reader."""
 
-    kind: Literal["homewizard_v1", "homewizard_v2", "dsmr_tcp", "dsmr_serial", "shelly", "json_http"] = Field(
-        default="homewizard_v1", description="Meter protocol"
-    )
+    kind: Literal[
+        "homewizard_v1", "homewizard_v2", "dsmr_tcp", "dsmr_serial", "shelly", "json_http", "zendure_3ct"
+    ] = Field(default="homewizard_v1", description="Meter protocol")
     host: str = Field(
         default="auto", description="IP or host name of the meter, or 'auto' for mDNS discovery"
     )
@@ -135,12 +135,37 @@ class MeterSettings(_Section):
     push: bool = Field(
         default=True, description="HomeWizard v2: use the /api/ws WebSocket push instead of polling"
     )
-    dsmr_version: Literal["2.2", "3", "4", "5", "5B"] = Field(
-        default="5", description="DSMR telegram version for dsmr_tcp/dsmr_serial (5B = Belgian e-MUCS)"
+    dsmr_version: Literal["2.2", "3", "4", "5", "5B", "5L", "5S", "Q3D", "T210D", "HU"] = Field(
+        default="5",
+        description=(
+            "DSMR telegram flavour for dsmr_tcp/dsmr_serial: 2.2/3/4/5 (NL), 5B (Belgian e-MUCS), 5L "
+            "(Luxembourg Smarty), 5S (Sweden), Q3D (EasyMeter), T210D (Sagemcom T210-D, Austria), HU (E.ON "
+            "Hungary)"
+        ),
     )
-    shelly_variant: Literal["pro3em", "em1"] = Field(
+    dsmr_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypted P1 (Luxembourg Smarty, Austria): the 32-hex-digit key (GUEK) from the utility",
+    )
+    dsmr_auth_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypted P1: the authentication key (AK) when the utility gives one",
+    )
+    shelly_variant: Literal["pro3em", "em1", "gen1"] = Field(
         default="pro3em",
-        description="Shelly API: 'pro3em' (EM.GetStatus) or 'em1' (EM1.GetStatus, EM Gen3/Pro EM)",
+        description=(
+            "Shelly API: 'pro3em' (EM.GetStatus), 'em1' (EM1.GetStatus, EM Gen3/Pro EM) or 'gen1' "
+            "(/status emeters, Shelly EM/3EM first generation)"
+        ),
+    )
+    shelly_channel: int | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        description=(
+            "Shelly channel: em1 = EM1 id (empty: 0; a Pro EM-50 grid clamp may be 1); gen1 = emeter index "
+            "(empty: sum of all emeters)"
+        ),
     )
     meter_timezone: str = Field(
         default="Europe/Amsterdam", description="Time zone of the meter clock (HomeWizard v2 timestamps)"

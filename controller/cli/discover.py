@@ -1,4 +1,8 @@
-"""``zsm discover``: find Zendure batteries and HomeWizard P1 meters on the LAN (mDNS) and confirm them."""
+"""``zsm discover``: find Zendure batteries, HomeWizard and Shelly meters on the LAN (mDNS) and confirm them.
+
+``--write-config`` writes the first battery and the first *grid meter*: a HomeWizard P1 meter (``HWE-P1``) or
+a Shelly energy meter; a HomeWizard kWh meter only with ``--allow-kwh-meter``, an Energy Socket never.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-confirm", action="store_true", help="list advertised services without querying them"
     )
+    parser.add_argument(
+        "--allow-kwh-meter",
+        action="store_true",
+        help="a HomeWizard kWh meter (HWE-KWH1/3, SDM230/630) may be written as the grid meter",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -32,18 +41,36 @@ def format_table(devices: Sequence[Any]) -> str:
     )
 
 
-def config_values(devices: Sequence[Any]) -> dict[str, dict[str, str | int]]:
-    """Config sections to write: the first battery and the first meter found."""
+def config_values(
+    devices: Sequence[Any], *, allow_kwh_meter: bool = False
+) -> dict[str, dict[str, str | int]]:
+    """Config sections to write: the first battery and the first grid meter found (P1 meters first)."""
+    from controller.devices.discovery import P1_METER, is_grid_meter
+
     sections: dict[str, dict[str, str | int]] = {}
+    meters = [d for d in devices if is_grid_meter(d.kind, d.product, allow_kwh_meter=allow_kwh_meter)]
+    meters.sort(key=lambda d: d.product.upper() != P1_METER)  # stable: a P1 meter beats a kWh meter
     for device in devices:
         if device.kind == "zendure" and "battery" not in sections:
             sections["battery"] = {"host": device.host, "port": device.port, "serial": device.serial}
-        elif device.kind.startswith("homewizard") and "meter" not in sections:
+    if meters:
+        meter = meters[0]
+        if meter.kind == "shelly":
+            gen1 = meter.product.upper().startswith("SHEM")
             sections["meter"] = {
-                "kind": device.kind,
-                "host": device.host,
-                "port": device.port,
-                "serial": device.serial,
+                "kind": "shelly",
+                "host": meter.host,
+                "port": meter.port,
+                "shelly_variant": "gen1"
+                if gen1
+                else ("pro3em" if meter.product.upper() == "PRO3EM" else "em1"),
+            }
+        else:
+            sections["meter"] = {
+                "kind": meter.kind,
+                "host": meter.host,
+                "port": meter.port,
+                "serial": meter.serial,
             }
     return sections
 
@@ -60,7 +87,10 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     print(format_table(devices))
     if args.write_config:
-        for section, values in config_values(devices).items():
+        sections = config_values(devices, allow_kwh_meter=args.allow_kwh_meter)
+        if "meter" not in sections:
+            print("no grid meter among them (a P1 meter; --allow-kwh-meter for a kWh meter)")
+        for section, values in sections.items():
             update_toml_file(args.write_config, section, values)
             print(f"wrote [{section}] {values} to {args.write_config}")
     return 0

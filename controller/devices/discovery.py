@@ -1,7 +1,10 @@
-"""LAN discovery over mDNS (python-zeroconf): Zendure zenSDK devices and HomeWizard P1 meters.
+"""LAN discovery over mDNS (python-zeroconf): Zendure zenSDK devices, HomeWizard and Shelly meters.
 
 Browsed service types: ``_zendure._tcp`` and ``_http._tcp`` instances named ``Zendure-*`` (firmware 2.x
-advertises only the latter), ``_hwenergy._tcp`` (HomeWizard API v1) and ``_homewizard._tcp`` (API v2).
+advertises only the latter), ``_hwenergy._tcp`` (HomeWizard API v1), ``_homewizard._tcp`` (API v2) and
+``_shelly._tcp`` (Shelly Gen2+). HomeWizard advertises every product (P1 meter, kWh meters, Energy Socket,
+water meter) under the same types: only a P1 meter (``HWE-P1``) is taken as the grid meter unless the user
+opts a kWh meter in (:func:`is_grid_meter`).
 TXT records are only hints: every candidate is confirmed by querying it (zenSDK report: ``sn`` and
 ``product``; HomeWizard ``/api``). :func:`candidate_from_info` is the pure resolution step (testable with
 zeroconf's in-process :class:`~zeroconf.ServiceInfo` objects); :func:`browse` does the network part.
@@ -20,7 +23,7 @@ import requests
 
 from controller.clock import Clock
 from controller.devices.errors import ApiDisabled, DeviceError, DeviceUnauthorized
-from controller.devices.http import http_request
+from controller.devices.http import http_request, json_body
 from controller.devices.meters.homewizard_v1 import HomeWizardV1Meter
 from controller.devices.zendure_client import ZendureClient
 
@@ -33,6 +36,7 @@ __all__ = [
     "confirm",
     "discover",
     "find_address",
+    "is_grid_meter",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -41,9 +45,27 @@ ZENDURE = "_zendure._tcp.local."
 HTTP = "_http._tcp.local."
 HW_V1 = "_hwenergy._tcp.local."
 HW_V2 = "_homewizard._tcp.local."
-SERVICE_TYPES: tuple[str, ...] = (ZENDURE, HTTP, HW_V1, HW_V2)
+SHELLY = "_shelly._tcp.local."
+SERVICE_TYPES: tuple[str, ...] = (ZENDURE, HTTP, HW_V1, HW_V2, SHELLY)
 
-Kind = Literal["zendure", "homewizard_v1", "homewizard_v2"]
+Kind = Literal["zendure", "homewizard_v1", "homewizard_v2", "shelly"]
+
+P1_METER = "HWE-P1"
+KWH_METERS = frozenset({"HWE-KWH1", "HWE-KWH3", "SDM230-WIFI", "SDM630-WIFI"})
+"""HomeWizard kWh meters: a grid meter only when the user opts them in (e.g. one at the grid connection)."""
+SHELLY_METER_APPS = frozenset({"PRO3EM", "PROEM", "EMG3", "EM1", "SHEM", "SHEM-3"})
+"""Shelly meters (Gen2+ ``app`` / Gen1 ``type``); plugs and relays with power metering are no grid meters."""
+
+
+def is_grid_meter(kind: str, product: str, *, allow_kwh_meter: bool = False) -> bool:
+    """Whether a discovered device may be written as the grid meter: a HomeWizard P1 meter, a Shelly energy
+    meter, or (opted in) a HomeWizard kWh meter. Energy Sockets, water meters and batteries never are."""
+    name = product.strip().upper()
+    if kind.startswith("homewizard"):
+        return name == P1_METER or (allow_kwh_meter and name in KWH_METERS)
+    if kind == "shelly":
+        return name in SHELLY_METER_APPS
+    return False
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,11 @@ class Candidate:
     port: int
     serial_hint: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def product_hint(self) -> str:
+        """The product the TXT record names (HomeWizard ``product_type``, Shelly ``app``), else ``"?"``."""
+        return self.properties.get("product_type") or self.properties.get("app") or "?"
 
 
 @dataclass(frozen=True)
@@ -98,6 +125,9 @@ def candidate_from_info(info: Any) -> Candidate | None:
     if service_type in (ZENDURE, HTTP):
         serial = instance.rsplit("-", 1)[-1] if "-" in instance else None
         return Candidate("zendure", service_type, instance, host, int(info.port or 80), serial, properties)
+    if service_type == SHELLY:
+        serial = instance.rsplit("-", 1)[-1] if "-" in instance else None
+        return Candidate("shelly", service_type, instance, host, int(info.port or 80), serial, properties)
     kind: Kind = "homewizard_v1" if service_type == HW_V1 else "homewizard_v2"
     default_port = 80 if kind == "homewizard_v1" else 443
     return Candidate(
@@ -134,6 +164,8 @@ def confirm(candidate: Candidate, *, clock: Clock, timeout_s: float = 2.0) -> Di
                 candidate.instance,
                 note,
             )
+        if candidate.kind == "shelly":
+            return _confirm_shelly(candidate, timeout_s)
         return _confirm_v2(candidate, timeout_s)
     except ApiDisabled as err:
         LOGGER.info("%s at %s answers but its local API is off: %s", candidate.kind, address, err)
@@ -142,13 +174,43 @@ def confirm(candidate: Candidate, *, clock: Clock, timeout_s: float = 2.0) -> Di
             candidate.host,
             candidate.port,
             candidate.serial_hint or "?",
-            "?",
+            candidate.product_hint,
             candidate.instance,
             "local API disabled",
         )
     except DeviceError as err:
         LOGGER.info("discovery: %s at %s not confirmed: %s", candidate.instance, address, err)
         return None
+
+
+def _confirm_shelly(candidate: Candidate, timeout_s: float) -> DiscoveredDevice | None:
+    """``GET /shelly``: Gen2+ answer ``app`` and ``gen``, Gen1 answer ``type``; the MAC is the serial."""
+    session = requests.Session()
+    try:
+        response = http_request(
+            session,
+            "GET",
+            f"http://{candidate.host}:{candidate.port}/shelly",
+            timeout_s=timeout_s,
+            what="Shelly /shelly",
+        )
+        body = json_body(response, "Shelly /shelly")
+    finally:
+        session.close()
+    if not isinstance(body, dict):
+        return None
+    product = body.get("app") or body.get("type") or candidate.properties.get("app") or "?"
+    serial = body.get("mac") or candidate.serial_hint or "?"
+    generation = body.get("gen", 1)
+    return DiscoveredDevice(
+        "shelly",
+        candidate.host,
+        candidate.port,
+        str(serial).lower(),
+        str(product),
+        candidate.instance,
+        f"gen {generation}",
+    )
 
 
 def _confirm_v2(candidate: Candidate, timeout_s: float) -> DiscoveredDevice | None:
@@ -168,7 +230,7 @@ def _confirm_v2(candidate: Candidate, timeout_s: float) -> DiscoveredDevice | No
             )
     except DeviceUnauthorized:
         serial = candidate.serial_hint or "?"
-        product = candidate.properties.get("product_type", "HWE-P1")
+        product = candidate.product_hint
         return DiscoveredDevice(
             "homewizard_v2",
             candidate.host,
@@ -244,7 +306,7 @@ def discover(
                 candidate.host,
                 candidate.port,
                 candidate.serial_hint or "?",
-                "?",
+                candidate.product_hint,
                 candidate.instance,
                 "unconfirmed",
             )
@@ -256,9 +318,18 @@ def discover(
 def find_address(
     kind: Kind | Sequence[Kind], *, clock: Clock, serial: str | None = None, timeout_s: float = 3.0
 ) -> tuple[str, int] | None:
-    """Discover and return ``(host, port)`` of the device of ``kind`` (and ``serial`` when given)."""
+    """Discover and return ``(host, port)`` of the device of ``kind`` (and ``serial`` when given).
+
+    Without a ``serial``, a meter kind only matches a grid meter (:func:`is_grid_meter`): a HomeWizard Energy
+    Socket on the same service type is never picked as the meter.
+    """
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
     for device in discover(clock=clock, timeout_s=timeout_s):
-        if device.kind in kinds and (serial is None or device.serial.lower() == serial.lower()):
+        if device.kind not in kinds:
+            continue
+        if serial is not None:
+            if device.serial.lower() == serial.lower():
+                return device.host, device.port
+        elif device.kind == "zendure" or is_grid_meter(device.kind, device.product):
             return device.host, device.port
     return None

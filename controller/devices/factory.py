@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from controller.clock import Clock
 from controller.devices.discovery import Kind, find_address
 from controller.devices.hosts import AddressBook, AutoHost, HostResolver, StaticHost
@@ -29,7 +31,14 @@ LOGGER = logging.getLogger(__name__)
 Discover = Callable[[Kind, str | None], tuple[str, int] | None]
 """``discover(kind, serial) -> (host, port) | None``; injectable for tests."""
 
-_METER_PORTS = {"homewizard_v1": 80, "homewizard_v2": 443, "dsmr_tcp": 2001, "shelly": 80, "json_http": 80}
+_METER_PORTS = {
+    "homewizard_v1": 80,
+    "homewizard_v2": 443,
+    "dsmr_tcp": 2001,
+    "shelly": 80,
+    "json_http": 80,
+    "zendure_3ct": 80,
+}
 
 
 def address_book_for(settings: Settings) -> AddressBook:
@@ -110,6 +119,8 @@ def build_meter(
             SerialSource(cfg.serial_port, dsmr_version=cfg.dsmr_version),
             clock=clock,
             dsmr_version=cfg.dsmr_version,
+            encryption_key=_secret(cfg.dsmr_key),
+            authentication_key=_secret(cfg.dsmr_auth_key),
         )
     if kind == "json_http":
         if not cfg.url or not cfg.json_path:
@@ -161,6 +172,25 @@ def build_meter(
         from controller.devices.meters.dsmr import DsmrMeter, TcpSource
 
         return DsmrMeter(
-            TcpSource(resolver), clock=clock, dsmr_version=cfg.dsmr_version, wait_s=cfg.poll_interval_s
+            TcpSource(resolver),
+            clock=clock,
+            dsmr_version=cfg.dsmr_version,
+            wait_s=cfg.poll_interval_s,
+            encryption_key=_secret(cfg.dsmr_key),
+            authentication_key=_secret(cfg.dsmr_auth_key),
         )
-    return ShellyMeter(resolver, clock=clock, variant=cfg.shelly_variant, timeout_s=cfg.timeout_s)
+    if kind == "zendure_3ct":
+        from controller.devices.meters.zendure_3ct import SmartMeter3CT
+
+        return SmartMeter3CT(resolver, clock=clock, timeout_s=cfg.timeout_s)
+    return ShellyMeter(
+        resolver,
+        clock=clock,
+        variant=cfg.shelly_variant,
+        channel=cfg.shelly_channel,
+        timeout_s=cfg.timeout_s,
+    )
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

@@ -1,8 +1,11 @@
 """HTTP client for the Zendure zenSDK local API (``/properties/report``, ``/properties/write``).
 
 One request in flight per device (a lock per address, shared by every client in the process), short
-timeouts, retries only for transient failures, and a read-back after each write: a write the device
-accepted but did not apply is reported as its own outcome (:class:`CommandNotApplied`).
+timeouts, retries only for transient failures, and a read-back after each write. The device's report can
+lag a write, so a write that does not show at once stays *pending* and is confirmed by the following status
+reads (up to ``confirm_reads`` in all, like Zendure's own client); no read ever waits inside a tick. Only
+when none of them shows it is it reported as not applied (:class:`CommandNotApplied`); a write that showed
+and is later undone (acMode revert, the cloud overwriting settings) is reported as drifted.
 ``requests`` exceptions are caught only in :meth:`ZendureClient._request`.
 """
 
@@ -74,6 +77,8 @@ class CommandOutcome:
     error: str | None = None
     report: ZendureReport | None = None
     events: tuple[EventBase, ...] = ()
+    pending: bool = False
+    """Accepted, not yet shown by the report: the next status reads confirm it (or report it not applied)."""
 
 
 class ZendureClient:
@@ -89,8 +94,7 @@ class ZendureClient:
         timeout_s: float = 3.0,
         retries: int = 2,
         retry_delay_s: float = 0.5,
-        confirm_attempts: int = 3,
-        confirm_delay_s: float = 1.0,
+        confirm_reads: int = 7,
         standby: StandbyStyle = StandbyStyle.HOLD,
         session: requests.Session | None = None,
     ) -> None:
@@ -100,8 +104,7 @@ class ZendureClient:
         self.timeout_s = timeout_s
         self.retries = max(0, retries)
         self.retry_delay_s = retry_delay_s
-        self.confirm_attempts = max(1, confirm_attempts)
-        self.confirm_delay_s = confirm_delay_s
+        self.confirm_reads = max(1, confirm_reads)
         self.standby = standby
         self._session = session or lan_session()
         self._request_id = 0
@@ -110,6 +113,8 @@ class ZendureClient:
         self._last_payload: dict[str, Any] | None = None
         self._last_command: Command | None = None
         self._drift_reported = False
+        self._confirm_left = 0
+        """Status reads still allowed to confirm the last write (0 = confirmed or given up)."""
 
     # -- transport ----------------------------------------------------------------------------------------
     @property
@@ -215,11 +220,28 @@ class ZendureClient:
         """One status read as a :class:`BatteryReading` received now."""
         return self.report().to_reading(self._clock.now())
 
+    @property
+    def confirming(self) -> bool:
+        """Whether the last write is still waiting for a status read that shows it."""
+        return self._confirm_left > 0
+
     def poll(self) -> list[EventBase]:
-        """A reading, plus :class:`CommandNotApplied` once when the device drifted from the last command."""
-        report = self.report()
+        """A reading, plus :class:`CommandNotApplied` once when the last write did not show within
+        ``confirm_reads`` reads, or when the device drifted from it later."""
+        try:
+            report = self.report()
+        except DeviceError:
+            self._count_confirm_read("read-back failed")
+            raise
         events: list[EventBase] = [report.to_reading(self._clock.now())]
         mismatch = self._mismatch(report)
+        if self._confirm_left > 0:
+            if not mismatch:
+                self._confirm_left = 0
+                LOGGER.info("zendure %s now shows %s", self.sn, self._last_command)
+            else:
+                events.extend(self._count_confirm_read(mismatch))
+            return events
         if mismatch and not self._drift_reported and self._last_command is not None:
             self._drift_reported = True
             LOGGER.warning("zendure %s no longer follows %s: %s", self.sn, self._last_command, mismatch)
@@ -231,6 +253,23 @@ class ZendureClient:
         elif not mismatch:
             self._drift_reported = False
         return events
+
+    def _count_confirm_read(self, mismatch: str) -> list[EventBase]:
+        """One more confirmation read that did not show the write; the event when it was the last one."""
+        if self._confirm_left <= 0:
+            return []
+        self._confirm_left -= 1
+        if self._confirm_left > 0 or self._last_command is None:
+            return []
+        self._drift_reported = True
+        LOGGER.warning(
+            "zendure accepted %s but did not apply it (%d reads): %s",
+            self._last_command,
+            self.confirm_reads,
+            mismatch,
+        )
+        detail = f"not applied after {self.confirm_reads} reads: {mismatch}"
+        return [CommandNotApplied(at=self._clock.now(), command=self._last_command, detail=detail)]
 
     def _mismatch(self, report: ZendureReport) -> str:
         if self._last_payload is None:
@@ -301,8 +340,8 @@ class ZendureClient:
                     error=f"{err.__class__.__name__}: {err}",
                 )
             )
-            report = self.last_report
-            return CommandOutcome(command, {}, False, False, latency, str(err), report, tuple(events))
+            last = self.last_report
+            return CommandOutcome(command, {}, False, False, latency, str(err), last, tuple(events))
         latency = (self._clock.monotonic() - start) * 1000
         events.append(CommandResult(at=self._clock.now(), command=command, ok=True, latency_ms=latency))
         counted: DeviceWriteCounted | None = self.wear.record(payload["properties"])
@@ -311,30 +350,31 @@ class ZendureClient:
         self._last_payload = payload
         self._last_command = command
         self._drift_reported = False
-        report, mismatch = self._confirm()
-        if mismatch:
-            LOGGER.warning("zendure accepted %s but did not apply it: %s", command, mismatch)
-            events.append(CommandNotApplied(at=self._clock.now(), command=command, detail=mismatch))
-            self._drift_reported = True
-        return CommandOutcome(
-            command, payload, True, not mismatch, latency, mismatch or None, report, tuple(events)
-        )
-
-    def _confirm(self) -> tuple[ZendureReport | None, str]:
+        self._confirm_left = self.confirm_reads
         report: ZendureReport | None = None
-        mismatch = "no read-back"
-        for attempt in range(self.confirm_attempts):
-            if attempt:
-                self._clock.sleep(self.confirm_delay_s)
-            try:
-                report = self.report()
-            except DeviceError as err:
-                mismatch = f"read-back failed: {err.__class__.__name__}: {err}"
-                continue
+        try:
+            report = self.report()
             mismatch = self._mismatch(report)
-            if not mismatch:
-                return report, ""
-        return report, mismatch
+        except DeviceError as err:
+            mismatch = f"read-back failed: {err.__class__.__name__}: {err}"
+        if not mismatch:
+            self._confirm_left = 0
+        else:
+            events.extend(self._count_confirm_read(mismatch))
+            LOGGER.info(
+                "zendure accepted %s, not shown yet (%s): confirming on the next reads", command, mismatch
+            )
+        return CommandOutcome(
+            command,
+            payload,
+            True,
+            not mismatch,
+            latency,
+            mismatch or None,
+            report,
+            tuple(events),
+            pending=self._confirm_left > 0,
+        )
 
     def standby_command(self) -> Command:
         """Convenience: the standby command."""

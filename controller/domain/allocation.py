@@ -183,6 +183,10 @@ def _split(wanted: float, active: list[BatteryUnit], discharging: bool, gain: fl
     open_names = [unit.name for unit in active]
     while open_names and left > 1e-9:
         total_weight = sum(weights[name] for name in open_names)
+        if total_weight <= 0.0:  # limits so small that the weights underflow: share evenly within limits
+            for name in open_names:
+                shares[name] = min(limits[name], left / len(open_names))
+            break
         capped = [name for name in open_names if left * weights[name] / total_weight >= limits[name]]
         if not capped:
             for name in open_names:

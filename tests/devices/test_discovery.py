@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -176,7 +177,7 @@ def test_browse_finds_and_confirms_devices_inside_a_namespace(netns: str) -> Non
             "netns",
             "exec",
             netns,
-            str(REPO / ".venv" / "bin" / "python"),
+            sys.executable,
             "-m",
             "tests.devices.netns_discovery",
             "1.5",

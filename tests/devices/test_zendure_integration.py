@@ -190,12 +190,34 @@ def test_accepted_but_not_applied_when_ac_mode_reverts_at_once(
     home: SimulatedHome, clock: ManualClock, started: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
     _, client = make(home, clock, started, ac_mode_revert_s=0.0)
+    outcome = client.apply(Command.charge(500))
+    assert outcome.accepted and not outcome.applied and outcome.pending
+    assert not any(isinstance(e, CommandNotApplied) for e in outcome.events)  # the report may lag: not yet
     with caplog.at_level(logging.WARNING):
-        outcome = client.apply(Command.charge(500))
-    assert outcome.accepted and not outcome.applied
-    not_applied = [e for e in outcome.events if isinstance(e, CommandNotApplied)]
-    assert len(not_applied) == 1 and "acMode=2" in not_applied[0].detail
-    assert "did not apply" in caplog.text
+        late = [e for _ in range(client.confirm_reads - 2) for e in client.poll()]
+        assert not any(isinstance(e, CommandNotApplied) for e in late) and client.confirming
+        last = client.poll()  # the 7th read in all
+    not_applied = [e for e in last if isinstance(e, CommandNotApplied)]
+    assert len(not_applied) == 1
+    assert "acMode=2" in not_applied[0].detail and "7 reads" in not_applied[0].detail
+    assert "did not apply" in caplog.text and not client.confirming
+    assert not any(isinstance(e, CommandNotApplied) for e in client.poll())  # reported once
+
+
+def test_a_report_lagging_the_write_is_confirmed_by_later_reads_without_waiting(
+    home: SimulatedHome, clock: ManualClock, started: Start
+) -> None:
+    """Zendure's own client reads up to 7 times: a report that shows a write 3 reads late is not a failure,
+    and confirming it never sleeps inside the control tick."""
+    _, client = make(home, clock, started, stale_reports_after_write=3)
+    client.read()
+    before = clock.monotonic()
+    outcome = client.apply(Command.discharge(300))
+    assert clock.monotonic() == before  # no sleep: the next status reads do the confirming
+    assert outcome.accepted and outcome.pending and not outcome.applied
+    events = [e for _ in range(3) for e in client.poll()]
+    assert not any(isinstance(e, CommandNotApplied) for e in events)
+    assert not client.confirming  # the 4th read showed it
 
 
 def test_ac_mode_reverting_later_is_reported_on_the_next_poll(

@@ -3,7 +3,8 @@
 The stream is drained on every :meth:`DsmrMeter.read` and only the newest complete telegram is used, so a
 backlog of buffered telegrams never turns into lag (dsmr-reader#1112). Framing resyncs on ``/``: leading
 partial data is dropped. Telegrams with a bad CRC are skipped (logged); when no valid telegram is left the
-read fails with :class:`InvalidPayload`.
+read fails with :class:`InvalidPayload`. Encrypted P1 ports (Luxembourg Smarty, Austrian Sagemcom T210-D)
+send DLMS general-global-cipher frames: with the user's key they are framed and decrypted by ``dsmr_parser``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from dsmr_parser import telegram_specifications
-from dsmr_parser.clients.telegram_buffer import TelegramBuffer
-from dsmr_parser.exceptions import InvalidChecksumError, ParseError
+from dsmr_parser.clients.telegram_buffer import EncryptedTelegramBuffer, TelegramBuffer
+from dsmr_parser.exceptions import DecryptionError, InvalidChecksumError, ParseError
 from dsmr_parser.parsers import TelegramParser
 
 from controller.clock import Clock
@@ -44,16 +45,29 @@ _SPECS: dict[str, Any] = {
     "4": telegram_specifications.V4,
     "5": telegram_specifications.V5,
     "5B": telegram_specifications.BELGIUM_FLUVIUS,
+    "5L": telegram_specifications.LUXEMBOURG_SMARTY,
+    "5S": telegram_specifications.SWEDEN,
+    "Q3D": telegram_specifications.Q3D,
+    "T210D": telegram_specifications.V5,
+    "HU": telegram_specifications.EON_HUNGARY,
+}
+_ENCRYPTED_SPECS: dict[str, Any] = {
+    "5L": telegram_specifications.MSN,  # Luxembourg Smarty: fixed public authentication key in the spec
+    "T210D": telegram_specifications.SAGEMCOM_T210_D_R,  # Austria (Sagemcom T210-D, Energienetze Steiermark)
 }
 _MAX_BUFFER = 256 * 1024
 
 
-def specification_for(dsmr_version: str) -> Any:
-    """The ``dsmr_parser`` specification for ``"2.2"``, ``"3"``, ``"4"``, ``"5"`` or ``"5B"`` (Belgium)."""
+def specification_for(dsmr_version: str, *, encrypted: bool = False) -> Any:
+    """The ``dsmr_parser`` specification for a telegram flavour (``"2.2"`` … ``"5"``, ``"5B"`` Belgium,
+    ``"5L"`` Luxembourg, ``"5S"`` Sweden, ``"Q3D"`` EasyMeter, ``"T210D"`` Sagemcom/Austria, ``"HU"``
+    Hungary); ``encrypted`` picks the DLMS general-global-cipher variant (``"5L"`` and ``"T210D"``)."""
+    table = _ENCRYPTED_SPECS if encrypted else _SPECS
     try:
-        return _SPECS[dsmr_version]
+        return table[dsmr_version]
     except KeyError as err:
-        raise ValueError(f"unknown DSMR version {dsmr_version!r}; use one of {sorted(_SPECS)}") from err
+        what = "encrypted DSMR flavour" if encrypted else "DSMR version"
+        raise ValueError(f"unknown {what} {dsmr_version!r}; use one of {sorted(table)}") from err
 
 
 def _value(telegram: Any, name: str) -> Decimal | None:
@@ -62,35 +76,66 @@ def _value(telegram: Any, name: str) -> Decimal | None:
     return value if isinstance(value, Decimal) else None
 
 
+_POWER_SCALE = {"kw": Decimal(1000), "w": Decimal(1)}
+_ENERGY_SCALE = {"kwh": Decimal(1), "wh": Decimal("0.001")}
+
+
+def _scaled(telegram: Any, name: str, scales: dict[str, Decimal], default: str) -> Decimal | None:
+    """The value of ``name`` in W (or kWh) by its own unit (``*kW``, ``*W``, ``*kWh``, ``*Wh``)."""
+    obj = getattr(telegram, name, None)
+    value = getattr(obj, "value", None)
+    if not isinstance(value, Decimal):
+        return None
+    unit = getattr(obj, "unit", None) or default
+    scale = scales.get(str(unit).lower())
+    if scale is None:
+        raise InvalidPayload(f"DSMR {name}: unexpected unit {unit!r}")
+    return value * scale
+
+
+def _power_w(telegram: Any, name: str) -> Decimal | None:
+    return _scaled(telegram, name, _POWER_SCALE, "kW")
+
+
+def _energy_kwh(telegram: Any, name: str) -> Decimal | None:
+    return _scaled(telegram, name, _ENERGY_SCALE, "kWh")
+
+
 def _sum(*values: Decimal | None) -> float | None:
     present = [v for v in values if v is not None]
     return float(sum(present)) if present else None
 
 
 def telegram_to_reading(telegram: Any, at: Any) -> MeterReading:
-    """A parsed ``dsmr_parser`` telegram → :class:`MeterReading` (grid + = import), received at ``at``."""
-    usage = _value(telegram, "CURRENT_ELECTRICITY_USAGE")
-    delivery = _value(telegram, "CURRENT_ELECTRICITY_DELIVERY")
+    """A parsed ``dsmr_parser`` telegram → :class:`MeterReading` (grid + = import), received at ``at``.
+
+    Powers and energies are scaled by the unit each line carries (``*kW``/``*W``, ``*kWh``/``*Wh``). Without
+    ``1-0:1.7.0`` (a garbled line in a telegram without CRC) the grid power comes from the per-phase lines,
+    and without those the telegram is :class:`InvalidPayload`, never 0 W.
+    """
+    usage = _power_w(telegram, "CURRENT_ELECTRICITY_USAGE")
+    delivery = _power_w(telegram, "CURRENT_ELECTRICITY_DELIVERY")
     phases: list[float] = []
     for n in (1, 2, 3):
-        pos = _value(telegram, f"INSTANTANEOUS_ACTIVE_POWER_L{n}_POSITIVE")
-        neg = _value(telegram, f"INSTANTANEOUS_ACTIVE_POWER_L{n}_NEGATIVE")
+        pos = _power_w(telegram, f"INSTANTANEOUS_ACTIVE_POWER_L{n}_POSITIVE")
+        neg = _power_w(telegram, f"INSTANTANEOUS_ACTIVE_POWER_L{n}_NEGATIVE")
         if pos is None and neg is None:
             continue
-        phases.append(float(((pos or Decimal(0)) - (neg or Decimal(0))) * 1000))
-    if usage is None and delivery is None:
+        phases.append(float((pos or Decimal(0)) - (neg or Decimal(0))))
+    if usage is None:
         if not phases:
-            raise InvalidPayload("telegram has no power (1-0:1.7.0 / 1-0:2.7.0)")
+            raise InvalidPayload("telegram has no power (1-0:1.7.0 missing or unreadable)")
         grid_w = sum(phases)
     else:
-        grid_w = float(((usage or Decimal(0)) - (delivery or Decimal(0))) * 1000)
-    total_import = _value(telegram, "ELECTRICITY_IMPORTED_TOTAL")
-    total_export = _value(telegram, "ELECTRICITY_EXPORTED_TOTAL")
+        grid_w = float(usage - (delivery or Decimal(0)))
+    total_import = _energy_kwh(telegram, "ELECTRICITY_IMPORTED_TOTAL")
+    total_export = _energy_kwh(telegram, "ELECTRICITY_EXPORTED_TOTAL")
     import_kwh = _sum(
-        _value(telegram, "ELECTRICITY_USED_TARIFF_1"), _value(telegram, "ELECTRICITY_USED_TARIFF_2")
+        _energy_kwh(telegram, "ELECTRICITY_USED_TARIFF_1"), _energy_kwh(telegram, "ELECTRICITY_USED_TARIFF_2")
     )
     export_kwh = _sum(
-        _value(telegram, "ELECTRICITY_DELIVERED_TARIFF_1"), _value(telegram, "ELECTRICITY_DELIVERED_TARIFF_2")
+        _energy_kwh(telegram, "ELECTRICITY_DELIVERED_TARIFF_1"),
+        _energy_kwh(telegram, "ELECTRICITY_DELIVERED_TARIFF_2"),
     )
     stamp = getattr(getattr(telegram, "P1_MESSAGE_TIMESTAMP", None), "value", None)
     return MeterReading(
@@ -101,6 +146,18 @@ def telegram_to_reading(telegram: Any, at: Any) -> MeterReading:
         import_kwh=float(total_import) if total_import is not None else import_kwh,
         export_kwh=float(total_export) if total_export is not None else export_kwh,
     )
+
+
+def _checked_keys(
+    encryption_key: str | None, authentication_key: str | None
+) -> tuple[str, str | None] | None:
+    """``(key, auth_key)`` for ``dsmr_parser`` (both 32 hex digits), ``None`` for plain telegrams."""
+    if not encryption_key:
+        return None
+    for name, value in (("encryption key", encryption_key), ("authentication key", authentication_key)):
+        if value is not None and (len(value) != 32 or any(c not in "0123456789abcdefABCDEF" for c in value)):
+            raise ValueError(f"DSMR {name} must be 32 hex digits")
+    return encryption_key, authentication_key
 
 
 class ByteSource(Protocol):
@@ -237,12 +294,19 @@ class DsmrMeter:
         dsmr_version: str = "5",
         wait_s: float = 2.0,
         check_crc: bool = True,
+        encryption_key: str | None = None,
+        authentication_key: str | None = None,
     ) -> None:
         self.source = source
         self._clock = clock
-        self._spec = specification_for(dsmr_version)
+        self._keys = _checked_keys(encryption_key, authentication_key)
+        self._spec = specification_for(dsmr_version, encrypted=self._keys is not None)
+        if self._keys is not None and self._keys[1] is None and "authentication_key" in self._spec:
+            # Luxembourg: the spec carries the public authentication key ("" asks dsmr_parser for it); without
+            # one (Austria, when the utility gives only the key) the GCM tag is not checked, the CRC is.
+            self._keys = (self._keys[0], "")
         self._parser = TelegramParser(self._spec, apply_checksum_validation=check_crc)
-        self._buffer = TelegramBuffer()
+        self._buffer: TelegramBuffer | EncryptedTelegramBuffer = self._new_buffer()
         self._wait_s = wait_s
         self._filter = NewDataFilter()
         self.skipped = 0
@@ -250,12 +314,30 @@ class DsmrMeter:
         self.invalid = 0
         """Telegrams that failed the CRC or could not be parsed."""
 
+    def _new_buffer(self) -> TelegramBuffer | EncryptedTelegramBuffer:
+        return EncryptedTelegramBuffer() if self._keys is not None else TelegramBuffer()
+
     def _complete(self, data: bytes) -> list[str]:
-        self._buffer.append(data.decode("ascii", errors="replace"))
+        if isinstance(self._buffer, EncryptedTelegramBuffer):
+            self._buffer.append(data)
+        else:
+            self._buffer.append(data.decode("ascii", errors="replace"))
         telegrams = list(self._buffer.get_all())
         if len(self._buffer._buffer) > _MAX_BUFFER:  # noqa: SLF001 - garbage without a telegram end
-            self._buffer = TelegramBuffer()
+            self._buffer = self._new_buffer()
         return telegrams
+
+    def _parse(self, text: str) -> Any:
+        """``dsmr_parser``'s telegram; every parser failure (CRC, syntax, a bad field value) is
+        :class:`InvalidPayload`."""
+        try:
+            if self._keys is None:
+                return self._parser.parse(text)
+            return self._parser.parse(text, *self._keys)
+        except DecryptionError as err:
+            raise InvalidPayload(f"DSMR telegram: cannot decrypt (check meter.dsmr_key): {err}") from err
+        except (InvalidChecksumError, ParseError, ValueError, ArithmeticError) as err:
+            raise InvalidPayload(f"DSMR telegram: {err}") from err
 
     def read(self) -> MeterReading | None:
         """The newest complete telegram as a reading; ``None`` when nothing new arrived within ``wait_s``."""
@@ -267,14 +349,13 @@ class DsmrMeter:
         errors: list[str] = []
         for index, text in enumerate(reversed(telegrams)):
             try:
-                parsed = self._parser.parse(text)
-            except (InvalidChecksumError, ParseError) as err:
+                reading = telegram_to_reading(self._parse(text), self._clock.now())
+            except InvalidPayload as err:
                 self.invalid += 1
                 LOGGER.info("skipping DSMR telegram: %s", err)
                 errors.append(str(err))
                 continue
             self.skipped += len(telegrams) - 1 - index
-            reading = telegram_to_reading(parsed, self._clock.now())
             return reading if self._filter.is_new(reading) else None
         raise InvalidPayload(f"no valid DSMR telegram among {len(telegrams)}: {errors[-1]}")
 

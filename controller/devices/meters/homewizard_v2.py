@@ -1,8 +1,11 @@
 """HomeWizard P1 meter, local API v2: HTTPS with the HomeWizard CA, bearer token, WebSocket push.
 
-TLS: the chain is verified against the HomeWizard CA (``ca_file``) and the certificate name against
-``appliance/p1dongle/<serial>`` when the serial is known (only the chain otherwise). Pairing: ``POST
-/api/user`` answers 403 ``user:creation-not-enabled`` until the button on the device is pressed, then a token.
+TLS: the chain is verified against HomeWizard's CA (shipped with zsm as ``homewizard_ca.pem``, or ``ca_file``)
+and the certificate name against ``appliance/p1dongle/<serial>`` when the serial is known (only the chain
+otherwise). HomeWizard's CA is an X.509 v1 certificate without extensions, which Python 3.13's default strict
+verification refuses; the context for it allows a partial chain and leaves strict X.509 checks off.
+Pairing: ``POST /api/user`` answers 403 ``user:creation-not-enabled`` until the button on the device is
+pressed, then a token.
 The measurement carries the meter's own time (``timestamp``, local time without zone).
 """
 
@@ -41,6 +44,7 @@ __all__ = [
     "HomeWizardV2Measurement",
     "HomeWizardV2Meter",
     "HomeWizardV2Push",
+    "HOMEWIZARD_CA",
     "request_token",
     "tls_context",
 ]
@@ -54,12 +58,18 @@ class ButtonNotPressed(DeviceResponseError):
     """Pairing: the device refuses to create a user until its button is pressed (403)."""
 
 
-def tls_context(ca_file: Path | str | None, serial: str | None) -> tuple[ssl.SSLContext, str | None]:
-    """An SSL context trusting the HomeWizard CA, and the name to check (``appliance/p1dongle/<serial>``).
+HOMEWIZARD_CA = Path(__file__).with_name("homewizard_ca.pem")
+"""HomeWizard's published "Appliance Access CA" (X.509 v1), as shipped by python-homewizard-energy."""
 
-    Without ``ca_file`` the default trust store is used (which will not know the HomeWizard CA).
+
+def tls_context(ca_file: Path | str | None, serial: str | None) -> tuple[ssl.SSLContext, str | None]:
+    """An SSL context trusting only the HomeWizard CA, and the name to check (``appliance/p1dongle/<sn>``).
+
+    ``ca_file`` replaces the shipped HomeWizard CA (e.g. a simulator's). This context trusts nothing else, so
+    relaxing it for the v1 CA (no strict X.509, partial chain allowed) affects no other connection.
     """
-    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    context = ssl.create_default_context(cafile=str(ca_file or HOMEWIZARD_CA))
+    context.verify_flags = (context.verify_flags & ~ssl.VERIFY_X509_STRICT) | ssl.VERIFY_X509_PARTIAL_CHAIN
     context.hostname_checks_common_name = True
     if serial:
         return context, f"appliance/p1dongle/{serial.lower()}"
@@ -88,7 +98,7 @@ def _session(ca_file: Path | str | None, serial: str | None) -> requests.Session
     context, name = tls_context(ca_file, serial)
     session = requests.Session()
     session.mount("https://", _TLSAdapter(context, name))
-    session.verify = str(ca_file) if ca_file else True
+    session.verify = str(ca_file or HOMEWIZARD_CA)  # requests would otherwise add certifi's CAs
     return session
 
 
@@ -161,7 +171,7 @@ def request_token(
             what="HomeWizard pairing",
             json={"name": user},
             headers={"X-Api-Version": "2"},
-            verify=str(ca_file) if ca_file else True,
+            verify=str(ca_file or HOMEWIZARD_CA),
         )
     except ApiDisabled as err:
         raise ButtonNotPressed(
@@ -196,7 +206,7 @@ class HomeWizardV2Meter:
         self.timeout_s = timeout_s
         self._zone = ZoneInfo(meter_timezone)
         self._session = _session(ca_file, serial)
-        self._verify: str | bool = str(ca_file) if ca_file else True
+        self._verify = str(ca_file or HOMEWIZARD_CA)
         self._filter = NewDataFilter()
 
     def _get(self, path: str) -> Any:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from controller.clock import Clock
+from controller.simulation.devices.dsmr_crypto import encrypt_telegram
 from controller.simulation.devices.ports import MeterPort
 from controller.simulation.devices.telegrams import Profile, TelegramRenderer
 
@@ -57,6 +58,8 @@ class DsmrServer:
         factory_date: bool = False,
         faults: DsmrFaults | None = None,
         history: int = 64,
+        encryption_key: str | None = None,
+        authentication_key: str = "00112233445566778899AABBCCDDEEFF",
     ) -> None:
         self.meter = meter
         self.clock = clock
@@ -64,6 +67,9 @@ class DsmrServer:
         self._port = port
         self.renderer = TelegramRenderer(profile, clock_offset_s=clock_offset_s, factory_date=factory_date)
         self.faults = faults or DsmrFaults()
+        self.encryption_key = encryption_key
+        """When set (32 hex digits), every telegram goes out as an encrypted DLMS frame (LU/AT meters)."""
+        self.authentication_key = authentication_key
         self.emitted: deque[str] = deque(maxlen=history)
         """Every telegram rendered (before fault injection), newest last."""
         self.sent_count = 0
@@ -198,6 +204,14 @@ class DsmrServer:
             self.emitted.append(text)
             self.sent_count += 1
             data = self._faulted(self.sent_count, text)
+            if data is not None and self.encryption_key:
+                data = encrypt_telegram(
+                    data.decode("ascii"),
+                    self.encryption_key,
+                    self.authentication_key,
+                    system_title=b"SIMZSM01",
+                    invocation_counter=self.sent_count,
+                )
             if data is not None:
                 self._send(data)
         return len(samples)

@@ -36,8 +36,10 @@ WRITABLE = (
     "minSoc",
     "gridReverse",
     "gridOffMode",
-    "lampSwitch",
 )
+"""Keys a write may set. ``lampSwitch`` is read-only upstream (zenSDK property table): a write to it is
+ignored."""
+SETTINGS = (*WRITABLE, "lampSwitch")
 FULL_COMMAND = ("smartMode", "acMode", "inputLimit", "outputLimit")
 API_DISABLED = {"code": 400, "success": False, "data": {}, "msg": "An unexpected error occurred"}
 SLOW_RAMP_STEP_W = 6.5
@@ -67,6 +69,8 @@ class ZendureFaults:
     api_disabled: bool = False
     refuse_concurrent: bool = False
     """A request arriving while another is served gets its connection dropped."""
+    stale_reports_after_write: int = 0
+    """The next N reports after a write still show the settings from before it (a report lagging a write)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class ZendureDeviceState:
     lampSwitch: int = 1  # noqa: N815
 
     def as_dict(self) -> dict[str, int]:
-        return {key: int(getattr(self, key)) for key in WRITABLE}
+        return {key: int(getattr(self, key)) for key in SETTINGS}
 
 
 @dataclass
@@ -147,6 +151,7 @@ class ZendureServer:
         self._slow_ramp_last: float = 0.0
         self._revert: tuple[float, int] | None = None
         self._ignoring_bare = False
+        self._stale: tuple[ZendureDeviceState, int] | None = None
         self._last_reboot_epoch = 0
         self._http = LoopbackHTTPServer(self._handle, host=host, port=port, name="zendure")
         hook = getattr(battery, "add_step_hook", None)
@@ -279,6 +284,9 @@ class ZendureServer:
         """The ``/properties/report`` payload now."""
         state = self.tick()
         s = self.settings
+        if self._stale is not None:
+            s, left = self._stale
+            self._stale = (s, left - 1) if left > 1 else None
         ac = round(state.ac_w)
         pack = round(state.pack_w)
         soc = max(0, min(100, round(state.soc_pct)))
@@ -439,6 +447,9 @@ class ZendureServer:
                 return
             self._ignoring_bare = False
         old_ac = self.settings.acMode
+        if self.faults.stale_reports_after_write > 0:
+            before = ZendureDeviceState(**self.settings.as_dict())
+            self._stale = (before, self.faults.stale_reports_after_write)
         for key in WRITABLE:
             if key in props and isinstance(props[key], int | float) and not isinstance(props[key], bool):
                 if key == "acMode":
