@@ -2,7 +2,8 @@
 
 paho-mqtt's network thread only merges reports into a :class:`DeviceState` (every callback guarded, so a bad
 message never stops it); the control loop reads that state and publishes commands. Reconnects run in paho
-with back-off; after a reconnect the client asks for ``getAll`` and re-sends the command still wanted.
+with back-off; after a reconnect the client asks for ``getAll`` and re-sends the command still wanted
+(what was published while the broker was down is lost).
 
 - ``poll``: a :class:`BatteryReading` of the merged state; :class:`DeviceTimeout` once no report came for
   ``stale_s`` (the poller logs ``SourceStale`` and the core goes to standby). Asks for ``getAll`` every
@@ -103,6 +104,7 @@ class ZendureMqttBattery:
         self._message_id = 0
         self._last_sent: _Sent | None = None
         self._held: Command | None = None
+        self._wanted: Command | None = None
         self._next_getall = float("-inf")
         self._client = new_client(broker, client_id or f"zsm-{device_key}-{uuid.uuid4().hex[:6]}")
         self._client.on_connect = self._on_connect
@@ -148,7 +150,7 @@ class ZendureMqttBattery:
                 self._link.connected = True
                 self._link.connects += 1
                 self._link.last_error = None
-                self._link.resend = self._link.connects > 1 and self._last_sent is not None
+                self._link.resend = self._link.connects > 1 and self._wanted is not None
                 self._next_getall = float("-inf")
             LOGGER.info("mqtt %s connected (device %s)", self.broker, self.topics.device_key)
         except Exception:  # noqa: BLE001 - never let the network thread die
@@ -217,10 +219,11 @@ class ZendureMqttBattery:
         if self._link.connected and mono >= self._next_getall:
             self._next_getall = mono + self.getall_interval_s
             self._publish(self.topics.read, getall_message())
-        if self._link.resend and self._link.connected and self._last_sent is not None:
+        if self._link.resend and self._link.connected and self._wanted is not None:
             self._link.resend = False
-            LOGGER.info("mqtt reconnected: re-sending %s", self._last_sent.command)
-            events += self._send(self._last_sent.command, force=True).events
+            self._held = None
+            LOGGER.info("mqtt reconnected: re-sending %s", self._wanted)
+            events += self._send(self._wanted, force=True).events
         elif self._held is not None and mono >= self._pace_until():
             held, self._held = self._held, None
             events += self._send(held).events
@@ -234,6 +237,7 @@ class ZendureMqttBattery:
     def apply(self, command: Command) -> MqttOutcome:
         """Publish ``command`` now, or hold it until the pacing interval is over (standby is never held)."""
         self.start()
+        self._wanted = command
         if command.kind is not CommandKind.STANDBY and self._clock.monotonic() < self._pace_until():
             self._held = command
             LOGGER.debug("mqtt %s: holding %s for pacing", self.topics.device_key, command)
