@@ -172,8 +172,7 @@ class LegacyMqttDevice:
                 return
             self._next_report = mono + self.report_interval_s
             delta = {k: v for k, v in p.items() if self._reported.get(k) != v}
-        if delta:
-            self._report(delta)
+        self._report(delta or {"electricLevel": p["electricLevel"]})  # a quiet device still reports
 
     def _report(self, properties: dict[str, int], extra: dict[str, Any] | None = None) -> None:
         body: dict[str, Any] = {
