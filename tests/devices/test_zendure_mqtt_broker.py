@@ -6,9 +6,6 @@ on a free loopback port. Time is a :class:`ManualClock`; waiting for the broker 
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,19 +22,12 @@ from controller.devices.zendure_mqtt_protocol import MODELS
 from controller.domain.commands import Command
 from controller.domain.events import BatteryReading, CommandResult, SourceStale
 from controller.simulation.devices.home import SimulatedHome
+from controller.simulation.devices.mosquitto import PrivateMosquitto, broker_listening, mosquitto_binary
 from controller.simulation.devices.zendure_mqtt_device import LegacyMqttDevice, plant_params_for
 from controller.simulation.plant import BatteryPlant, MeterParams, MeterPlant
 from tests.devices.conftest import flat_household
 
 SHARED = BrokerAddress("127.0.0.1", 1883)
-
-
-def _listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
@@ -51,39 +41,16 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0, what: str =
 
 @pytest.fixture
 def shared_broker() -> BrokerAddress:
-    if not _listening(SHARED.host, SHARED.port):
+    if not broker_listening(SHARED.host, SHARED.port):
         pytest.skip("Mosquitto not reachable at 127.0.0.1:1883 (.ci/run starts it where installed)")
     return SHARED
 
 
-class Mosquitto:
-    """A private mosquitto on a free loopback port that can be stopped and started again."""
-
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.conf = directory / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen([binary, "-c", str(self.conf)], stderr=subprocess.DEVNULL)
-        wait_for(lambda: _listening("127.0.0.1", self.port), what="mosquitto to listen")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
 @pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+def own_broker(tmp_path: Path) -> Iterator[PrivateMosquitto]:
+    if mosquitto_binary() is None:
         pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
-    broker = Mosquitto(tmp_path)
+    broker = PrivateMosquitto(tmp_path)
     broker.start()
     try:
         yield broker
@@ -243,7 +210,7 @@ def test_a_device_that_stops_reporting_goes_stale(
     assert [e.kind for e in poller.poll()] == ["source_recovered", "battery_reading"]
 
 
-def test_broker_restart_keeps_control(own_broker: Mosquitto, rig_factory: Callable[..., Rig]) -> None:
+def test_broker_restart_keeps_control(own_broker: PrivateMosquitto, rig_factory: Callable[..., Rig]) -> None:
     rig = rig_factory(BrokerAddress("127.0.0.1", own_broker.port))
     rig.report()
     rig.client.apply(Command.discharge(200))
