@@ -1,4 +1,4 @@
-"""``zsm doctor`` with a legacy device over MQTT: the demo's Hyper 2000 is read; a wrong device key is named."""
+"""``zsm doctor`` over MQTT: the demo's Hyper 2000 is read; a wrong device key is named."""
 
 from __future__ import annotations
 
