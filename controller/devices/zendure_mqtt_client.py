@@ -132,6 +132,11 @@ class ZendureMqttBattery:
         return self._link.connected
 
     @property
+    def published(self) -> int:
+        """Messages handed to the broker so far (reads and commands)."""
+        return self._message_id
+
+    @property
     def connects(self) -> int:
         """How many times a connection was established (reconnects + 1)."""
         return self._link.connects
@@ -274,8 +279,8 @@ class ZendureMqttBattery:
             return (
                 f"DeviceUnreachable: not connected to {self.broker} ({self._link.last_error or 'connecting'})"
             )
-        self._message_id += 1
         key = "deviceKey" if topic.endswith("/function/invoke") else "deviceId"
+        self._message_id += 1
         envelope = {
             "messageId": self._message_id,
             key: self.topics.device_key,

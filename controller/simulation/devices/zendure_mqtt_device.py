@@ -150,8 +150,8 @@ class LegacyMqttDevice:
         return self._client.is_connected()
 
     # -- firmware -----------------------------------------------------------------------------------------
-    def step(self) -> None:
-        """Refresh the measured values from the plant and report the changes when a report is due."""
+    def step(self) -> bool:
+        """Refresh the measured values from the plant and report the changes when a report is due (True)."""
         now = self.clock.now()
         with self._lock:
             state = self.battery.state(now)
@@ -169,12 +169,12 @@ class LegacyMqttDevice:
             )
             mono = self.clock.monotonic()
             if mono < self._next_report or self.silent or not self.connected:
-                return
+                return False
             self._next_report = mono + self.report_interval_s
             delta = {k: v for k, v in p.items() if self._reported.get(k) != v}
-        self._report(delta or {"electricLevel": p["electricLevel"]})  # a quiet device still reports
+        return self._report(delta or {"electricLevel": p["electricLevel"]})  # a quiet device still reports
 
-    def _report(self, properties: dict[str, int], extra: dict[str, Any] | None = None) -> None:
+    def _report(self, properties: dict[str, int], extra: dict[str, Any] | None = None) -> bool:
         body: dict[str, Any] = {
             "timestamp": int(self.clock.now().timestamp()),
             "messageId": 123,
@@ -183,9 +183,11 @@ class LegacyMqttDevice:
             **(extra or {}),
         }
         info = self._client.publish(self.topics.report, json.dumps(body), qos=0)
-        if info.rc == mqtt.MQTT_ERR_SUCCESS:
-            with self._lock:
-                self._reported.update(properties)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return False
+        with self._lock:
+            self._reported.update(properties)
+        return True
 
     def _full_report(self) -> None:
         with self._lock:
