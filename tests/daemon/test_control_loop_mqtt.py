@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,21 @@ from controller.simulation.devices.zendure_mqtt_device import LegacyMqttDevice, 
 from controller.simulation.plant import BatteryPlant, MeterParams, MeterPlant
 from storage.event_log import EventLog
 from tests.daemon.conftest import START, flat_household
-from tests.daemon.test_control_loop import schedule, slot
 
 BROKER = BrokerAddress("127.0.0.1", 1883)
+NETZERO_HALF_HOUR = {
+    "timezone": "Europe/Amsterdam",
+    "default": {"mode": "standby"},
+    "recurring": [],
+    "dated": [
+        {
+            "id": "nz",
+            "start": START.isoformat(),
+            "end": (START + timedelta(minutes=30)).isoformat(),
+            "mode": "netzero",
+        }
+    ],
+}
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
@@ -122,8 +135,7 @@ def test_silent_device_goes_stale_then_standby_and_control_resumes(
         battery_interval_s=5,
         meter_interval_s=1,
     )
-    plan = schedule(slot("netzero", 0, 30))
-    run(loop, mqtt_site, 180, [ScheduleLoaded(at=START, source="test", schedule=plan)])
+    run(loop, mqtt_site, 180, [ScheduleLoaded(at=START, source="test", schedule=NETZERO_HALF_HOUR)])
     assert loop.core.state == "NetZero"
     assert mqtt_site.home.battery.battery_w > 300, "the Hyper covers the 450 W load"
 
@@ -131,7 +143,7 @@ def test_silent_device_goes_stale_then_standby_and_control_resumes(
     run(loop, mqtt_site, 60)
     assert loop.core.state == "Standby"
     off = [m.body for m in mqtt_site.device.received if m.topic.endswith("/function/invoke")][-1]
-    assert off["arguments"][0]["autoModelProgram"] == 0  # type: ignore[index]
+    assert off["arguments"][0]["autoModelProgram"] == 0
     assert abs(mqtt_site.home.battery.battery_w) < 1, "the battery stopped"
 
     mqtt_site.device.silent = False
