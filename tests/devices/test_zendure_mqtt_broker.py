@@ -233,3 +233,58 @@ def test_broker_restart_keeps_control(own_broker: PrivateMosquitto, rig_factory:
     rig.clock.advance(10)
     rig.report()
     assert rig.client.read().battery_w == 400
+
+
+def test_ace_is_driven_by_acknowledged_property_writes(
+    shared_broker: BrokerAddress, rig_factory: Callable[..., Rig]
+) -> None:
+    rig = rig_factory(shared_broker, "ace1500")
+    rig.device.props["autoModel"] = 8  # left in smart mode by the app: bare outputLimit writes are ignored
+    rig.report()
+    rig.client.apply(Command.charge(420))
+    wait_for(lambda: bool(rig.device.received), what="the write")
+    write = rig.device.received[-1]
+    assert (
+        write.topic.endswith("/properties/write") and write.body["deviceId"] == rig.device.topics.device_key
+    )
+    assert write.body["properties"] == {"autoModel": 0, "acMode": 1, "inputLimit": 400, "outputLimit": 0}
+    wait_for(lambda: rig.client.state.properties.get("inputLimit") == 400, what="the acknowledgement")
+    rig.clock.advance(31)
+    rig.report()
+    assert rig.client.read().battery_w == -400
+    rig.client.apply(Command.discharge(300))
+    wait_for(lambda: len(rig.device.received) == 2, what="the second write")
+    rig.clock.advance(10)
+    rig.report()
+    assert rig.client.read().battery_w == 300
+    assert rig.device.ignored == []
+
+
+def test_commands_follow_the_product_key_the_device_reports(
+    shared_broker: BrokerAddress, clock: ManualClock
+) -> None:
+    """Hyper 2000 firmware moved from ja72U0ha to gDa3tb: the device key identifies a device."""
+    home = SimulatedHome(
+        flat_household(), BatteryPlant(plant_params_for("hyper2000")), MeterPlant(MeterParams()), clock
+    )
+    key = uuid.uuid4().hex[:8]
+    device = LegacyMqttDevice(
+        home.battery_port, clock, shared_broker, "hyper2000", product_key="gDa3tb", device_key=key
+    )
+    client = ZendureMqttBattery(
+        shared_broker, product_key="ja72U0ha", device_key=key, model=MODELS["hyper2000"], clock=clock
+    )
+    device.start(background=False)
+    client.start()
+    try:
+        wait_for(lambda: device.connected and client.connected, what="both to connect")
+        device.step()
+        wait_for(lambda: client.state.reports > 0, what="a report under the new product key")
+        assert client.topics.product_key == "gDa3tb"
+        client.apply(Command.discharge(250))
+        wait_for(
+            lambda: any(m.topic.endswith("/function/invoke") for m in device.received), what="the command"
+        )
+    finally:
+        client.close()
+        device.stop()
