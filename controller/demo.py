@@ -1,10 +1,11 @@
 """``zsm demo``: the whole system on loopback, without a battery.
 
-Starts the web server (SQLite in a directory), a simulated Zendure SolarFlow 800 Pro and a simulated
-HomeWizard P1 meter with 20 s lag, both driven by one plant (the built-in synthetic household or a trace),
-and the real daemon (`zsm run`'s code) with a demo schedule that passes through charge, discharge,
-NetZero and NetZero+ in the first minutes. Time can run accelerated (``speed``); every part shares one
-clock. The event logs stay in the directory for ``zsm audit`` / ``zsm replay``.
+Starts the web server (SQLite in a directory), a simulated Zendure SolarFlow 800 Pro (or a legacy device
+such as the Hyper 2000 on an MQTT broker) and a simulated HomeWizard P1 meter with 20 s lag, both driven by
+one plant (the built-in synthetic household or a trace), and the real daemon (`zsm run`'s code) with a
+demo schedule that passes through charge, discharge, NetZero and NetZero+ in the first minutes. Time can
+run accelerated (``speed``); every part shares one clock. The event logs stay in the directory for
+``zsm audit`` / ``zsm replay``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,23 @@ from typing import Any
 from controller.clock import Clock, ScaledClock, SystemClock
 from controller.daemon.daemon import Daemon
 from controller.daemon.devices import build_devices
+from controller.devices.zendure_mqtt_connection import BrokerAddress, parse_broker
 from controller.settings import Settings, load_settings
+from controller.simulation.devices.home import SimulatedHome
 from controller.simulation.devices.homewizard_server import HomeWizardV1Server
+from controller.simulation.devices.mosquitto import PrivateMosquitto, broker_listening
 from controller.simulation.devices.site import loopback_site
+from controller.simulation.devices.zendure_mqtt_device import LegacyMqttDevice, plant_params_for
 from controller.simulation.devices.zendure_server import ZendureServer
-from controller.simulation.plant import BatteryParams, Household, MeterParams, load_trace, synthetic_household
+from controller.simulation.plant import (
+    BatteryParams,
+    BatteryPlant,
+    Household,
+    MeterParams,
+    MeterPlant,
+    load_trace,
+    synthetic_household,
+)
 
 __all__ = ["DemoOptions", "DemoSystem", "demo_schedule"]
 
@@ -48,6 +61,10 @@ class DemoOptions:
     seed: int = 7
     start_hour: float = 9.0
     password: str = field(default_factory=lambda: secrets.token_urlsafe(9))
+    battery: str = "sf800pro"
+    """``sf800pro`` (zenSDK over HTTP) or a legacy MQTT model (``hyper2000``, ``hub1200``, ...)."""
+    mqtt_broker: str | None = None
+    """``HOST:PORT`` of the broker for a legacy model; empty: 127.0.0.1:1883, else a private mosquitto."""
 
 
 def demo_schedule(
@@ -105,6 +122,7 @@ class DemoSystem:
         self.info: DemoInfo | None = None
         self.zendure: ZendureServer | None = None
         self.meter: HomeWizardV1Server | None = None
+        self.legacy: LegacyMqttDevice | None = None
 
     def _household(self) -> Household:
         o = self.options
@@ -139,16 +157,11 @@ class DemoSystem:
         schedules.put_schedule(engine, site, demo_schedule(now), current.etag, "zsm demo", now)
 
         url = self._stack.enter_context(run_server(app, port=o.server_port))
-        devices = self._stack.enter_context(
-            loopback_site(
-                self._household(),
-                self.clock,
-                battery=BatteryParams(initial_soc_pct=50.0),
-                meter=MeterParams(lag_s=o.lag_s, seed=o.seed),
-            )
-        )
-        self.zendure, self.meter = devices.zendure, devices.meter
-
+        if o.battery == "sf800pro":
+            battery_lines = self._start_zensdk_site()
+        else:
+            battery_lines = self._start_legacy_site()
+        assert self.meter is not None
         config_path = o.directory / "zsm.toml"
         daemon_db = o.directory / "daemon.db"
         config_path.write_text(
@@ -157,10 +170,7 @@ class DemoSystem:
                     "# written by zsm demo",
                     f'site_id = "{DEMO_SITE}"',
                     f'database_path = "{daemon_db}"',
-                    "[battery]",
-                    'host = "127.0.0.1"',
-                    f"port = {self.zendure.port}",
-                    "read_interval_s = 5",
+                    *battery_lines,
                     "[meter]",
                     'kind = "homewizard_v1"',
                     'host = "127.0.0.1"',
@@ -178,6 +188,61 @@ class DemoSystem:
         config_path.chmod(0o600)
         self.info = DemoInfo(url, DEMO_USER, o.password, server_db, daemon_db, config_path)
         return self.info
+
+    def _start_zensdk_site(self) -> list[str]:
+        o = self.options
+        devices = self._stack.enter_context(
+            loopback_site(
+                self._household(),
+                self.clock,
+                battery=BatteryParams(initial_soc_pct=50.0),
+                meter=MeterParams(lag_s=o.lag_s, seed=o.seed),
+            )
+        )
+        self.zendure, self.meter = devices.zendure, devices.meter
+        return ["[battery]", 'host = "127.0.0.1"', f"port = {self.zendure.port}", "read_interval_s = 5"]
+
+    def _broker(self) -> BrokerAddress:
+        """The broker given, else 127.0.0.1:1883 when it answers, else a private mosquitto."""
+        if self.options.mqtt_broker:
+            return parse_broker(self.options.mqtt_broker)
+        if broker_listening("127.0.0.1", 1883):
+            return BrokerAddress("127.0.0.1", 1883)
+        private = PrivateMosquitto(self.options.directory / "mosquitto")
+        private.start()
+        self._stack.callback(private.stop)
+        return BrokerAddress("127.0.0.1", private.port)
+
+    def _start_legacy_site(self) -> list[str]:
+        """A legacy device on the broker and a HomeWizard meter, driven by one plant."""
+        o = self.options
+        broker = self._broker()
+        home = SimulatedHome(
+            self._household(),
+            BatteryPlant(plant_params_for(o.battery, initial_soc_pct=50.0)),
+            MeterPlant(MeterParams(lag_s=o.lag_s, seed=o.seed)),
+            self.clock,
+        )
+        self.meter = HomeWizardV1Server(home.meter_port, self.clock)
+        self.meter.start()
+        self._stack.callback(self.meter.stop)
+        device_key = "demo" + secrets.token_hex(2)
+        self.legacy = LegacyMqttDevice(
+            home.battery_port, self.clock, broker, o.battery, device_key=device_key
+        )
+        self.legacy.start(wall_period_s=min(0.2, 1.0 / max(o.speed, 1.0)))
+        self._stack.callback(self.legacy.stop)
+        return [
+            "[battery]",
+            'kind = "mqtt"',
+            "read_interval_s = 5",
+            "[battery.mqtt]",
+            f'host = "{broker.host}"',
+            f"port = {broker.port}",
+            f'product_key = "{self.legacy.topics.product_key}"',
+            f'device_key = "{device_key}"',
+            f'model = "{o.battery}"',
+        ]
 
     def settings(self) -> Settings:
         assert self.info is not None

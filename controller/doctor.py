@@ -17,6 +17,7 @@ from enum import StrEnum
 import requests
 
 from controller.clock import Clock
+from controller.domain.events import BatteryReading
 from controller.settings import ConfigError, Settings, load_settings
 
 __all__ = ["Check", "Status", "exit_code", "format_checks", "run_checks"]
@@ -52,9 +53,46 @@ def _config(path: str | None) -> tuple[Check, Settings | None]:
     ), settings
 
 
+MQTT_WAIT_S = 15.0
+
+
+def _mqtt_battery(settings: Settings, clock: Clock) -> Check:
+    """Connect to the broker, ask the legacy device for getAll and wait (bounded) for its report."""
+    from controller.devices.errors import DeviceError
+    from controller.devices.factory import build_mqtt_battery
+
+    try:
+        adapter = build_mqtt_battery(settings, clock)
+    except ValueError as err:
+        return Check("battery", Status.FAIL, f"ValueError: {err}")
+    deadline = clock.monotonic() + MQTT_WAIT_S
+    try:
+        while True:
+            try:
+                reading = adapter.poll()[-1]
+                break
+            except DeviceError as err:
+                if clock.monotonic() >= deadline:
+                    return Check("battery", Status.FAIL, f"{err.__class__.__name__}: {err}")
+            clock.sleep(0.2)
+    finally:
+        adapter.close()
+    assert isinstance(reading, BatteryReading)
+    return Check(
+        "battery",
+        Status.OK if reading.fault is None else Status.WARN,
+        f"{adapter.model.label} {adapter.topics.product_key}/{adapter.topics.device_key} "
+        f"on {adapter.broker}: SoC {reading.soc_pct:.0f} %, {reading.battery_w:+.0f} W"
+        + (f" ({reading.fault})" if reading.fault else ""),
+    )
+
+
 def _battery(settings: Settings, clock: Clock) -> Check:
     from controller.devices.errors import DeviceError
     from controller.devices.factory import build_battery
+
+    if settings.battery.kind == "mqtt":
+        return _mqtt_battery(settings, clock)
 
     try:
         client = build_battery(settings, clock)

@@ -27,6 +27,7 @@ __all__ = [
     "DaemonSettings",
     "LimitSettings",
     "MeterSettings",
+    "MqttBatterySettings",
     "RegulationSettings",
     "ScheduleSourceSettings",
     "ServerSettings",
@@ -45,9 +46,38 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class MqttBatterySettings(_Section):
+    """A legacy Zendure device (Hub, Hyper 2000, ACE 1500, AIO 2400) on an MQTT broker."""
+
+    host: str = Field(default="127.0.0.1", description="MQTT broker the device reports to")
+    port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port (8883 for TLS)")
+    username: str | None = Field(default=None, description="Broker user name (empty: anonymous)")
+    password: SecretStr | None = Field(default=None, description="Broker password")
+    tls: bool = Field(default=False, description="Connect to the broker over TLS")
+    ca_file: Path | None = Field(default=None, description="PEM CA file for the broker's TLS certificate")
+    product_key: str | None = Field(
+        default=None, description="Product key of the device (topic segment, e.g. gDa3tb); zsm discover-mqtt"
+    )
+    device_key: str | None = Field(
+        default=None, description="Device key (deviceId, ~8 chars); zsm discover-mqtt"
+    )
+    model: Literal["hyper2000", "hub1200", "hub2000", "aio2400", "ace1500"] | None = Field(
+        default=None, description="Device model; from the product key when empty"
+    )
+    command_interval_s: float | None = Field(
+        default=None, ge=0, le=600, description="Seconds between power changes; model default when empty"
+    )
+    getall_interval_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Seconds between full-report (getAll) requests"
+    )
+
+
 class BatterySettings(_Section):
     """The Zendure battery on the LAN."""
 
+    kind: Literal["zenSDK", "mqtt"] = Field(
+        default="zenSDK", description="zenSDK (local HTTP API) or mqtt (legacy devices on a broker)"
+    )
     host: str = Field(
         default="auto", description="IP or host name of the battery, or 'auto' for mDNS discovery"
     )
@@ -67,6 +97,7 @@ class BatterySettings(_Section):
     discovery_timeout_s: float = Field(
         default=3.0, gt=0, le=30, description="Seconds to browse mDNS when host is 'auto'"
     )
+    mqtt: MqttBatterySettings = Field(default_factory=MqttBatterySettings)
 
 
 class BatteryMemberSettings(BatterySettings):

@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.cli.audit",
     "controller.cli.sim_devices",
     "controller.cli.discover",
+    "controller.cli.discover_mqtt",
     "controller.cli.pair_meter",
 )
 

@@ -23,6 +23,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=None, help="web server port (default: a free one)")
     parser.add_argument("--lag", type=float, default=20.0, help="P1 meter lag in seconds (default 20)")
     parser.add_argument("--ticks", type=int, default=None, help="stop after this many control ticks")
+    parser.add_argument(
+        "--battery",
+        choices=("sf800pro", "hyper2000", "hub1200", "hub2000", "aio2400", "ace1500"),
+        default="sf800pro",
+        help="simulated battery: sf800pro (zenSDK HTTP) or a legacy model on MQTT (default sf800pro)",
+    )
+    parser.add_argument(
+        "--mqtt-broker",
+        default=None,
+        metavar="HOST:PORT",
+        help="broker for a legacy model (default 127.0.0.1:1883, else a private mosquitto)",
+    )
     parser.set_defaults(func=_demo)
 
 
@@ -34,7 +46,13 @@ def _demo(args: argparse.Namespace) -> int:
     directory = args.dir or Path(tempfile.mkdtemp(prefix="zsm-demo-"))
     system = DemoSystem(
         DemoOptions(
-            directory=directory, speed=args.speed, trace=args.trace, server_port=args.port, lag_s=args.lag
+            directory=directory,
+            speed=args.speed,
+            trace=args.trace,
+            server_port=args.port,
+            lag_s=args.lag,
+            battery=args.battery,
+            mqtt_broker=args.mqtt_broker,
         )
     )
     logging.getLogger().setLevel(logging.WARNING if not args.verbose else logging.DEBUG)

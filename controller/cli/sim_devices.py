@@ -41,6 +41,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--dsmr-profile", choices=("nl5", "nl4", "nl22", "be5"), default="nl5", help="DSMR telegram profile"
     )
+    parser.add_argument(
+        "--mqtt-broker", default=None, metavar="HOST:PORT", help="run a legacy Zendure device on this broker"
+    )
+    parser.add_argument(
+        "--mqtt-model",
+        choices=("hyper2000", "hub1200", "hub2000", "aio2400", "ace1500"),
+        default="hyper2000",
+        help="legacy model for --mqtt-broker (default hyper2000)",
+    )
     parser.add_argument("--soc", type=float, default=50.0, help="initial state of charge, %% (default 50)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic household")
     parser.add_argument(
@@ -64,9 +73,17 @@ def _run(args: argparse.Namespace) -> int:
         synthetic_household,
     )
 
-    if not any((args.zendure_port, args.homewizard_port, args.dsmr_port, args.homewizard_v2_port)):
+    ports = (
+        args.zendure_port,
+        args.homewizard_port,
+        args.dsmr_port,
+        args.homewizard_v2_port,
+        args.mqtt_broker,
+    )
+    if not any(ports):
         print(
-            "zsm: nothing to run: give at least one of --zendure-port, --homewizard-port, --dsmr-port",
+            "zsm: nothing to run: give at least one of --zendure-port, --homewizard-port, --dsmr-port,"
+            " --mqtt-broker",
             file=sys.stderr,
         )
         return 2
@@ -75,9 +92,14 @@ def _run(args: argparse.Namespace) -> int:
         load_trace(args.trace) if args.trace else synthetic_household(seed=args.seed, duration_s=24 * 3600)
     )
     period = 10.0 if args.dsmr_profile in ("nl4", "nl22") else 1.0
+    params = BatteryParams(initial_soc_pct=args.soc)
+    if args.mqtt_broker:
+        from controller.simulation.devices.zendure_mqtt_device import plant_params_for
+
+        params = plant_params_for(args.mqtt_model, initial_soc_pct=args.soc)
     home = SimulatedHome(
         household,
-        BatteryPlant(BatteryParams(initial_soc_pct=args.soc)),
+        BatteryPlant(params),
         MeterPlant(MeterParams(lag_s=args.lag, period_s=period)),
         clock,
         phase_split=(1.0,) if args.dsmr_profile == "nl4" else (0.5, 0.3, 0.2),
@@ -120,8 +142,21 @@ def _run(args: argparse.Namespace) -> int:
             dsmr.start(realtime=True)
             servers.append(dsmr)
             lines.append(f"dsmr         {dsmr.url}  ({args.dsmr_profile}, one telegram every {period:g} s)")
-    except OSError as err:
-        print(f"zsm: cannot listen: {err}", file=sys.stderr)
+        if args.mqtt_broker:
+            from controller.devices.zendure_mqtt_connection import parse_broker
+            from controller.simulation.devices.zendure_mqtt_device import LegacyMqttDevice
+
+            legacy = LegacyMqttDevice(
+                home.battery_port, clock, parse_broker(args.mqtt_broker), args.mqtt_model
+            )
+            legacy.start()
+            servers.append(legacy)
+            lines.append(
+                f"{args.mqtt_model:<12} mqtt://{args.mqtt_broker}  (product key {legacy.topics.product_key},"
+                f" device key {legacy.topics.device_key}; reports on {legacy.topics.report})"
+            )
+    except (OSError, ValueError) as err:
+        print(f"zsm: cannot start: {err}", file=sys.stderr)
         for server in reversed(servers):
             server.stop()
         return 1

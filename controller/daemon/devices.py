@@ -6,7 +6,7 @@ from controller.clock import Clock
 from controller.daemon.control_loop import BatteryPort
 from controller.daemon.daemon import Devices
 from controller.devices.battery_group import BatteryGroup, GroupMember
-from controller.devices.factory import build_battery, build_meter
+from controller.devices.factory import build_battery_port, build_meter
 from controller.domain.allocation import AllocationPolicy
 from controller.settings import Settings
 
@@ -18,7 +18,7 @@ def build_battery_group(settings: Settings, clock: Clock) -> BatteryGroup:
     members = [
         GroupMember(
             member.name,
-            build_battery(settings.model_copy(update={"battery": member}), clock),
+            build_battery_port(settings.model_copy(update={"battery": member}), clock),
             member.capacity_wh,
         )
         for member in settings.batteries
@@ -40,8 +40,8 @@ def build_battery_group(settings: Settings, clock: Clock) -> BatteryGroup:
 
 
 def build_devices(settings: Settings, clock: Clock) -> Devices:
-    """The battery (one Zendure client, or a group for ``[[batteries]]``) and the configured meter adapter."""
+    """The battery (zenSDK or MQTT, or a group of them for ``[[batteries]]``) and the P1 meter."""
     battery: BatteryPort = (
-        build_battery_group(settings, clock) if settings.batteries else build_battery(settings, clock)
+        build_battery_group(settings, clock) if settings.batteries else build_battery_port(settings, clock)
     )
     return Devices(battery=battery, meter=build_meter(settings, clock))

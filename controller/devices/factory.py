@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -24,7 +25,18 @@ from controller.devices.zendure_client import ZendureClient
 from controller.devices.zendure_commands import StandbyStyle
 from controller.settings import Settings
 
-__all__ = ["Discover", "address_book_for", "build_battery", "build_meter", "resolver_for"]
+if TYPE_CHECKING:
+    from controller.devices.zendure_mqtt_client import ZendureMqttBattery
+
+__all__ = [
+    "Discover",
+    "address_book_for",
+    "build_battery",
+    "build_battery_port",
+    "build_meter",
+    "build_mqtt_battery",
+    "resolver_for",
+]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -97,6 +109,47 @@ def build_battery(
         retries=cfg.retries,
         standby=StandbyStyle(cfg.standby_style),
     )
+
+
+def build_mqtt_battery(settings: Settings, clock: Clock) -> ZendureMqttBattery:
+    """The legacy-device MQTT adapter for ``settings.battery.mqtt`` (``ValueError`` when incomplete)."""
+    from controller.devices.zendure_mqtt_client import ZendureMqttBattery
+    from controller.devices.zendure_mqtt_connection import BrokerAddress
+    from controller.devices.zendure_mqtt_protocol import MODELS, model_for_product_key
+
+    cfg = settings.battery.mqtt
+    if not cfg.product_key or not cfg.device_key:
+        raise ValueError(
+            "battery.kind = 'mqtt' needs battery.mqtt.product_key and device_key (zsm discover-mqtt)"
+        )
+    model = MODELS[cfg.model] if cfg.model else model_for_product_key(cfg.product_key)
+    if model is None:
+        raise ValueError(f"unknown product key {cfg.product_key!r}: set battery.mqtt.model")
+    broker = BrokerAddress(
+        host=cfg.host,
+        port=cfg.port,
+        username=cfg.username,
+        password=cfg.password.get_secret_value() if cfg.password else None,
+        tls=cfg.tls,
+        ca_file=cfg.ca_file,
+    )
+    return ZendureMqttBattery(
+        broker,
+        product_key=cfg.product_key,
+        device_key=cfg.device_key,
+        model=model,
+        clock=clock,
+        stale_s=settings.limits.battery_stale_s,
+        getall_interval_s=cfg.getall_interval_s,
+        command_interval_s=cfg.command_interval_s,
+    )
+
+
+def build_battery_port(settings: Settings, clock: Clock) -> ZendureClient | ZendureMqttBattery:
+    """The battery adapter for ``battery.kind``: the zenSDK HTTP client or the legacy MQTT adapter."""
+    if settings.battery.kind == "mqtt":
+        return build_mqtt_battery(settings, clock)
+    return build_battery(settings, clock)
 
 
 def build_meter(
