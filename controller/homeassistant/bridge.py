@@ -274,9 +274,7 @@ class HomeAssistantBridge:
     def _override_request(self, mode: str, until: datetime | None) -> OverrideRequested:
         limit = self.limits.max_charge_w if mode == "charge" else self.limits.max_discharge_w
         power = min(self._power_w, limit) if mode in ("charge", "discharge") else None
-        return OverrideRequested(
-            at=self.clock.now(), source=SOURCE, mode=mode, power_w=power, until=until
-        )
+        return OverrideRequested(at=self.clock.now(), source=SOURCE, mode=mode, power_w=power, until=until)
 
     def _parse_power(self, text: str) -> int | None:
         try:

@@ -13,7 +13,11 @@ NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
 
 def _request(mode: str, minutes: int = 60, power_w: int | None = 500) -> OverrideRequested:
     return OverrideRequested(
-        at=NOW, source="test", mode=mode, power_w=power_w, until=NOW + timedelta(minutes=minutes)  # type: ignore[arg-type]
+        at=NOW,
+        source="test",
+        mode=mode,
+        power_w=power_w,
+        until=NOW + timedelta(minutes=minutes),  # type: ignore[arg-type]
     )
 
 
@@ -22,8 +26,14 @@ def _schedule() -> Schedule:
         {
             "default": {"mode": "netzero"},
             "recurring": [
-                {"id": "night", "days": ["fri"], "start": "01:00", "end": "05:00", "mode": "charge",
-                 "power_w": 600}
+                {
+                    "id": "night",
+                    "days": ["fri"],
+                    "start": "01:00",
+                    "end": "05:00",
+                    "mode": "charge",
+                    "power_w": 600,
+                }
             ],
             "dated": [
                 {"id": "party", "start": "2026-12-04T15:30", "end": "2026-12-04T18:00", "mode": "standby"},
