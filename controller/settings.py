@@ -255,7 +255,7 @@ class HomeAssistantSettings(_Section):
         default="zsm",
         pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
         max_length=64,
-        description="Topics of this daemon start with <base_topic>/<site_id>",
+        description="Topics of this daemon start with <base_topic>/zsm_<site_id>",
     )
     publish_interval_s: float = Field(
         default=10.0, gt=0, le=3600, description="Seconds between state publications"

@@ -261,20 +261,20 @@ class HomeAssistantBridge:
                 LOGGER.warning("rejected mode %r from Home Assistant: not one of %s", text, MODE_OPTIONS)
                 return None
             until = None if text == "auto" else now + timedelta(minutes=self.settings.override_minutes)
-            return self._override_request(text, until)
+            return self._override_request(text, now, until)
         power = self._parse_power(text)
         if power is None:
             return None
         self._power_w = power
         active = override_view(current, now)
         if active.mode in ("charge", "discharge") and active.until is not None:
-            return self._override_request(active.mode, active.until)
+            return self._override_request(active.mode, now, active.until)
         return None
 
-    def _override_request(self, mode: str, until: datetime | None) -> OverrideRequested:
+    def _override_request(self, mode: str, at: datetime, until: datetime | None) -> OverrideRequested:
         limit = self.limits.max_charge_w if mode == "charge" else self.limits.max_discharge_w
         power = min(self._power_w, limit) if mode in ("charge", "discharge") else None
-        return OverrideRequested(at=self.clock.now(), source=SOURCE, mode=mode, power_w=power, until=until)
+        return OverrideRequested(at=at, source=SOURCE, mode=mode, power_w=power, until=until)
 
     def _parse_power(self, text: str) -> int | None:
         try:
