@@ -243,8 +243,12 @@ def test_bad_commands_are_rejected_with_the_state_republished(
     ]:
         mark = len(probe.messages)
         probe.publish(topic, payload)
-        for _ in range(100):
+        probe.wait_for(topic, after=mark)  # the broker has it; the bridge gets it about now
+        for _ in range(200):  # the daemon's ticks: nothing comes of it but a fresh state
             assert bridge.exchange([], schedule=schedule, lag_s=None) == []
+            if any(m.topic == topics.state for m in probe.messages[mark:]):
+                break
+            bridge._wake.wait(0.05)  # noqa: SLF001 - a bounded wait for the broker's delivery
         _state(probe, bridge, after=mark, override_mode="auto", override_power_w=600)
     # a good command after all of them still works
     probe.publish(topics.mode_command, "standby")
