@@ -15,6 +15,7 @@ import pytest
 from controller.domain.commands import CommandKind
 from controller.domain.events import CommandIssued, OverrideRequested, ScheduleLoaded, StateChanged
 from controller.homeassistant.discovery import SiteTopics
+from controller.logtools.audit import explain_at, format_audit
 from tests.e2e.world import SITE, world
 from tests.homeassistant.mqtt_support import Probe, shared_broker, unique
 
@@ -65,8 +66,9 @@ def test_home_assistant_overrides_the_mode_end_to_end(tmp_path: Path) -> None:
             probe.wait_for(topics.availability, lambda p: p == b"offline", after=len(probe.messages) - 1)
 
             log = w.open_log()
-            events = [s.event for s in log.iter_events()]
+            stored = list(log.iter_events())
             log.close()
+        events = [s.event for s in stored]
         requests = [e for e in events if isinstance(e, OverrideRequested)]
         assert [(r.source, r.mode) for r in requests] == [
             ("home_assistant", "discharge"),
@@ -83,6 +85,9 @@ def test_home_assistant_overrides_the_mode_end_to_end(tmp_path: Path) -> None:
         override_at = requests[0].at
         commands = [e for e in events if isinstance(e, CommandIssued) and e.at >= override_at]
         assert (commands[0].command.kind, commands[0].command.power_w) == (CommandKind.DISCHARGE, 250)
+        # the audit explains that command like any other: the schedule from Home Assistant, the override slot
+        text = format_audit(explain_at(stored, commands[0].at))
+        assert "loaded from home_assistant" in text and "slot 'override' (discharge, 250 W)" in text, text
     finally:
         for topic in (topics.discovery, topics.state, topics.availability):
             probe.publish(topic, b"", retain=True)
