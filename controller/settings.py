@@ -25,6 +25,7 @@ __all__ = [
     "BatterySettings",
     "ConfigError",
     "DaemonSettings",
+    "HomeAssistantSettings",
     "LimitSettings",
     "MeterSettings",
     "MqttBatterySettings",
@@ -324,6 +325,40 @@ class DaemonSettings(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level")
 
 
+class HomeAssistantSettings(_Section):
+    """Home Assistant over MQTT: discovery, state and mode overrides (off by default)."""
+
+    enabled: bool = Field(default=False, description="Publish to Home Assistant over MQTT")
+    host: str = Field(default="127.0.0.1", description="MQTT broker host")
+    port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port")
+    username: str | None = Field(default=None, description="MQTT user name")
+    password: SecretStr | None = Field(default=None, description="MQTT password")
+    discovery_prefix: str = Field(
+        default="homeassistant",
+        pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
+        max_length=64,
+        description="Home Assistant's discovery prefix (its status topic is <prefix>/status)",
+    )
+    base_topic: str = Field(
+        default="zsm",
+        pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
+        max_length=64,
+        description="Topics of this daemon start with <base_topic>/zsm_<site_id>",
+    )
+    publish_interval_s: float = Field(
+        default=10.0, gt=0, le=3600, description="Seconds between state publications"
+    )
+    override_minutes: int = Field(
+        default=60, ge=1, le=24 * 60, description="How long a mode chosen in Home Assistant stays in force"
+    )
+    default_power_w: int = Field(
+        default=800, ge=0, le=100_000, description="Power for charge/discharge overrides until HA sets one"
+    )
+    timezone: str = Field(
+        default="Europe/Amsterdam", description="IANA timezone in which the daily energy counters reset"
+    )
+
+
 class Settings(BaseSettings):
     """The whole zsm configuration."""
 
@@ -344,6 +379,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     schedule: ScheduleSourceSettings = Field(default_factory=ScheduleSourceSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    home_assistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
 
     @model_validator(mode="after")
     def _unique_battery_names(self) -> Settings:

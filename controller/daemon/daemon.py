@@ -26,6 +26,8 @@ from controller.daemon.schedule_source import build_schedule_source
 from controller.daemon.server_client import ServerClient
 from controller.daemon.server_worker import ServerWorker
 from controller.domain.events import DaemonStarted, DaemonStopped
+from controller.domain.regulator import ZsmRegulator
+from controller.homeassistant.bridge import start_bridge
 from controller.settings import Settings
 from storage.event_log import EventLog
 
@@ -138,6 +140,13 @@ class Daemon:
             forward_interval_s=settings.server.forward_interval_s,
         )
         worker.start()
+        bridge = start_bridge(
+            settings.home_assistant,
+            site_id=settings.site_id,
+            limits=settings.limits,
+            clock=clock,
+            status=loop.status,
+        )
         exit_code = 0
         failed_ticks = 0
         tick_s = settings.daemon.tick_s
@@ -145,7 +154,12 @@ class Daemon:
         try:
             while not self.stop_requested.is_set():
                 try:
-                    loop.tick(worker.drain())
+                    inputs = worker.drain()
+                    if bridge is not None:  # Home Assistant's overrides join the other inputs
+                        regulator = core.regulator
+                        lag_s = regulator.lag_in_use()[0] if isinstance(regulator, ZsmRegulator) else None
+                        inputs = bridge.exchange(inputs, schedule=core.inputs.schedule, lag_s=lag_s)
+                    loop.tick(inputs)
                     failed_ticks = 0
                 except Exception:  # noqa: BLE001 - one bad tick must not stop the battery's control
                     failed_ticks += 1
@@ -167,5 +181,7 @@ class Daemon:
                 loop.command_standby(f"daemon stopping: {self.stop_reason}")
             log.append(DaemonStopped(at=clock.now(), reason=self.stop_reason))
             worker.stop()
+            if bridge is not None:
+                bridge.stop()
             LOGGER.info("zsm stopped: %s", self.stop_reason)
         return exit_code

@@ -44,6 +44,7 @@ __all__ = [
     "ForwarderCursorAdvanced",
     "LagEstimated",
     "MeterReading",
+    "OverrideRequested",
     "PriceInterval",
     "PricesReceived",
     "ScheduleLoaded",
@@ -317,6 +318,21 @@ class BatterySharesAssigned(EventBase):
     errors: dict[str, str] = Field(default_factory=dict, max_length=16)
 
 
+class OverrideRequested(EventBase):
+    """A person asked for a mode now, outside the schedule (e.g. from Home Assistant).
+
+    It takes effect as a dated slot from ``at`` to ``until`` in a ``ScheduleLoaded`` logged right after it;
+    ``mode`` ``auto`` ends the override and the schedule rules again. ``power_w`` is for charge/discharge.
+    """
+
+    role: ClassVar[EventRole] = "input"
+    kind: Literal["override_requested"] = "override_requested"
+    source: str = Field(min_length=1, max_length=32)
+    mode: Literal["auto", "charge", "discharge", "netzero", "netzero_plus", "standby"]
+    power_w: int | None = Field(default=None, ge=0, le=100_000)
+    until: UtcTime | None = None
+
+
 Event = Annotated[
     MeterReading
     | BatteryReading
@@ -338,7 +354,8 @@ Event = Annotated[
     | DaemonStopped
     | PricesReceived
     | BatteryMemberReading
-    | BatterySharesAssigned,
+    | BatterySharesAssigned
+    | OverrideRequested,
     Field(discriminator="kind"),
 ]
 

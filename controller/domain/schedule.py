@@ -488,6 +488,11 @@ class Schedule(BaseModel):
         """The schedule's timezone."""
         return self._tz
 
+    @property
+    def dated_utc(self) -> tuple[tuple[datetime, datetime], ...]:
+        """The UTC ``(start, end)`` of each dated slot, in the order of :attr:`dated`."""
+        return self._dated_utc
+
     def _to_utc(self, value: datetime) -> datetime:
         if value.tzinfo is not None:
             return value.astimezone(UTC)
