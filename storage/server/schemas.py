@@ -115,6 +115,13 @@ class SlotSpanOut(BaseModel):
     mode: str
 
 
+class StepsOut(BaseModel):
+    """A step function: ``w[i]`` is in force from ``t[i]`` until ``t[i + 1]`` or the range's end."""
+
+    t: list[datetime]
+    w: list[float]
+
+
 class TelemetryOut(BaseModel):
     """Bucketed telemetry: ``t`` are bucket starts."""
 
@@ -129,6 +136,7 @@ class TelemetryOut(BaseModel):
     battery_w: SeriesOut
     soc_pct: SeriesOut
     setpoint_w: SeriesOut
+    setpoint_steps: StepsOut = Field(description="The command in force (+ discharge, - charge): each change")
     slots: list[SlotSpanOut]
 
 

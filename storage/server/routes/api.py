@@ -215,6 +215,7 @@ def get_telemetry(
             "source": data.source,
             "t": data.t,
             "slots": data.slots,
+            "setpoint_steps": {"t": data.steps.t, "w": data.steps.w},
             **data.series,
         }
     )
