@@ -92,6 +92,19 @@ class ScheduleVersionOut(BaseModel):
     schedule: dict[str, Any] | None = None
 
 
+class PickupOut(BaseModel):
+    """When the site's daemon will see the current schedule (``timezone``: the zone to show times in)."""
+
+    site: str
+    version: int
+    timezone: str
+    last_fetch_at: datetime | None
+    check_interval_s: float
+    next_check_at: datetime | None
+    has_current: bool = Field(description="The daemon's last fetch returned the current version")
+    overdue: bool = Field(description="No fetch for more than two intervals")
+
+
 class ScheduleVersionsOut(BaseModel):
     """Every stored version, newest first."""
 

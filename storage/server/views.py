@@ -45,6 +45,31 @@ def _readable(value: str) -> str:
     return value.replace("T", " ")
 
 
+def _wall_in(value: Any, zone: ZoneInfo) -> str:
+    return display_datetime(value, zone).partition("T")[2] if value else ""
+
+
+def pickup_note(info: Mapping[str, Any]) -> str:
+    """When the daemon will see an edit: its last fetch plus its check interval, in the schedule's zone."""
+    zone = ZoneInfo(str(info["timezone"]))
+    interval = f"{info['check_interval_s']:g} s"
+    if not info.get("last_fetch_at"):
+        text = (
+            f"The daemon has not fetched the schedule since the server started; it checks every {interval}."
+        )
+    else:
+        last = _wall_in(info["last_fetch_at"], zone)
+        nxt = _wall_in(info["next_check_at"], zone)
+        text = f"The daemon last fetched the schedule at {last} and checks every {interval}: "
+        if info.get("overdue"):
+            text += f"it is overdue (expected by {nxt}); is it running?"
+        elif info.get("has_current"):
+            text += "it has this version."
+        else:
+            text += f"it will pick up this version by {nxt}."
+    return f'<p class="pickup" id="pickup" role="status">{e(text)}</p>'
+
+
 def _messages(messages: list[str]) -> str:
     if not messages:
         return ""

@@ -17,6 +17,7 @@ from storage.server import views
 from storage.server.auth import SESSION_COOKIE, check_csrf, context_of, current_principal
 from storage.server.errors import Forbidden, InvalidSchedule, PreconditionFailed, RateLimited, Unauthorized
 from storage.server.local_times import keep_unedited, zone_of
+from storage.server.pickup import schedule_pickup
 from storage.server.render import e, render, render_page
 from storage.server.schedule_model import validate_schedule
 from storage.server.services import schedules
@@ -236,6 +237,7 @@ def _editor(
         csrf=csrf,
         flash=flash,
         forms=blank_forms,
+        pickup=views.pickup_note(schedule_pickup(context_of(request), site, doc)),
     )
     return _page(principal, f"Schedule · {site.name}", body, site.name, status=status)
 
