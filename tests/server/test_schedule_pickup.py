@@ -16,11 +16,13 @@ def _note(server: Server) -> str:
 
 def _daemon_fetch(server: Server, etag: str | None = None) -> int:
     headers = {**server.bearer(), **({"If-None-Match": etag} if etag else {})}
-    return server.client.get("/api/v1/sites/home/schedule", headers=headers).status_code
+    code: int = server.client.get("/api/v1/sites/home/schedule", headers=headers).status_code
+    return code
 
 
 def _etag(server: Server) -> str:
-    return server.client.get("/api/v1/sites/home/schedule", headers=server.bearer()).headers["etag"]
+    etag: str = server.client.get("/api/v1/sites/home/schedule", headers=server.bearer()).headers["etag"]
+    return etag
 
 
 def test_the_editor_tells_when_the_daemon_sees_an_edit(server: Server) -> None:
