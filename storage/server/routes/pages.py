@@ -183,7 +183,8 @@ def dashboard(request: Request, site: SiteName) -> Response:
     principal, ref, _role = _site_for(request, site)
     if principal is None or ref is None:
         return _to_login(request)
-    return _page(principal, site, render("dashboard.html", site=e(site)), site)
+    zone = zone_of(schedules.current_schedule(context_of(request).engine, ref).body)
+    return _page(principal, site, render("dashboard.html", site=e(site), timezone=e(zone.key)), site)
 
 
 # -- schedule editor -------------------------------------------------------------------------------------
