@@ -10,6 +10,7 @@ from controller.clock import Clock
 from storage.server.cache import TTLCache
 from storage.server.config import ServerConfig
 from storage.server.ratelimit import RateLimiter
+from storage.server.services.fetches import ScheduleFetches
 from storage.server.services.schedules import ScheduleDoc
 from storage.server.services.sites import SiteRef
 
@@ -30,9 +31,12 @@ class ServerContext:
     # site id -> (current schedule, its JSON bytes); dropped on every write in this process, and short-lived
     # so that several server processes agree within a second
     schedule_cache: TTLCache[int, tuple[ScheduleDoc, bytes]] = field(init=False)
+    # site id -> the daemon's last schedule fetch (when it will pick up an edit)
+    schedule_fetches: ScheduleFetches = field(init=False)
 
     def __post_init__(self) -> None:
         self.ingest_limiter = RateLimiter(self.clock, self.config.ingest_rate_per_s, self.config.ingest_burst)
         self.api_limiter = RateLimiter(self.clock, self.config.api_rate_per_s, self.config.api_burst)
         self.token_cache = TTLCache(self.clock, ttl_s=60.0)
         self.schedule_cache = TTLCache(self.clock, ttl_s=1.0)
+        self.schedule_fetches = ScheduleFetches()

@@ -92,6 +92,19 @@ class ScheduleVersionOut(BaseModel):
     schedule: dict[str, Any] | None = None
 
 
+class PickupOut(BaseModel):
+    """When the site's daemon will see the current schedule (``timezone``: the zone to show times in)."""
+
+    site: str
+    version: int
+    timezone: str
+    last_fetch_at: datetime | None
+    check_interval_s: float
+    next_check_at: datetime | None
+    has_current: bool = Field(description="The daemon's last fetch returned the current version")
+    overdue: bool = Field(description="No fetch for more than two intervals")
+
+
 class ScheduleVersionsOut(BaseModel):
     """Every stored version, newest first."""
 
@@ -115,6 +128,13 @@ class SlotSpanOut(BaseModel):
     mode: str
 
 
+class StepsOut(BaseModel):
+    """A step function: ``w[i]`` is in force from ``t[i]`` until ``t[i + 1]`` or the range's end."""
+
+    t: list[datetime]
+    w: list[float]
+
+
 class TelemetryOut(BaseModel):
     """Bucketed telemetry: ``t`` are bucket starts."""
 
@@ -129,6 +149,7 @@ class TelemetryOut(BaseModel):
     battery_w: SeriesOut
     soc_pct: SeriesOut
     setpoint_w: SeriesOut
+    setpoint_steps: StepsOut = Field(description="The command in force (+ discharge, - charge): each change")
     slots: list[SlotSpanOut]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from storage.server.local_times import display_datetime, display_time, zone_of
 from storage.server.render import e
 
 __all__ = ["DAYS", "MODES", "editor_body", "slot_form"]
@@ -34,15 +36,38 @@ def describe(slot: Mapping[str, Any]) -> str:
     return text
 
 
-def _hhmm(value: Any) -> str:
-    text = str(value or "")
-    return text[:5] if len(text) >= 5 and text[2:3] == ":" else text
+def _seconds_step(value: str) -> str:
+    """Let the input show and keep seconds when the stored time has them."""
+    return ' step="1"' if value.count(":") == 2 else ""
 
 
-def _local(value: Any) -> str:
-    """A stored date-time as a ``datetime-local`` input value (offset dropped: local to the schedule)."""
-    text = str(value or "")
-    return text[:16]
+def _readable(value: str) -> str:
+    return value.replace("T", " ")
+
+
+def _wall_in(value: Any, zone: ZoneInfo) -> str:
+    return display_datetime(value, zone).partition("T")[2] if value else ""
+
+
+def pickup_note(info: Mapping[str, Any]) -> str:
+    """When the daemon will see an edit: its last fetch plus its check interval, in the schedule's zone."""
+    zone = ZoneInfo(str(info["timezone"]))
+    interval = f"{info['check_interval_s']:g} s"
+    if not info.get("last_fetch_at"):
+        text = (
+            f"The daemon has not fetched the schedule since the server started; it checks every {interval}."
+        )
+    else:
+        last = _wall_in(info["last_fetch_at"], zone)
+        nxt = _wall_in(info["next_check_at"], zone)
+        text = f"The daemon last fetched the schedule at {last} and checks every {interval}: "
+        if info.get("overdue"):
+            text += f"it is overdue (expected by {nxt}); is it running?"
+        elif info.get("has_current"):
+            text += "it has this version."
+        else:
+            text += f"it will pick up this version by {nxt}."
+    return f'<p class="pickup" id="pickup" role="status">{e(text)}</p>'
 
 
 def _messages(messages: list[str]) -> str:
@@ -104,8 +129,9 @@ def slot_form(
     csrf: str,
     etag: str,
     submit: str,
+    zone: ZoneInfo,
 ) -> str:
-    """The add / edit form of a recurring or dated slot."""
+    """The add / edit form of a recurring or dated slot; times in the schedule's zone ``zone``."""
     parts = [
         f'<form method="post" action="{e(action)}" class="stack slot-form" data-kind="{e(kind)}" novalidate>',
         _messages(messages),
@@ -124,11 +150,15 @@ def slot_form(
             f'<fieldset class="field days"><legend>Days</legend>{boxes}{_field_error(errors, "days")}'
             "</fieldset>"
         )
-        parts.append(_input("Start", "start", _hhmm(values.get("start")), errors, "time"))
-        parts.append(_input("End", "end", _hhmm(values.get("end")), errors, "time"))
+        for name in ("start", "end"):
+            shown = display_time(values.get(name))
+            label = f"{name.capitalize()} ({zone.key})"
+            parts.append(_input(label, name, shown, errors, "time", _seconds_step(shown)))
     else:
-        parts.append(_input("Start", "start", _local(values.get("start")), errors, "datetime-local"))
-        parts.append(_input("End", "end", _local(values.get("end")), errors, "datetime-local"))
+        for name in ("start", "end"):
+            shown = display_datetime(values.get(name), zone)
+            label = f"{name.capitalize()} ({zone.key})"
+            parts.append(_input(label, name, shown, errors, "datetime-local", _seconds_step(shown)))
     parts.append(mode_fields(values, errors))
     parts.append(f'<button type="submit">{e(submit)}</button></form>')
     return "".join(parts)
@@ -166,7 +196,7 @@ def week_view(site: str, schedule: Mapping[str, Any], editable: bool, csrf: str,
             name = f'<span class="slot-id">{e(slot.get("id"))}</span> ' if slot.get("id") else ""
             columns[day].append(
                 f'<div class="slot mode-{e(slot.get("mode"))}" data-index="{index}">'
-                f"<b>{e(_hhmm(slot.get('start')))}–{e(_hhmm(slot.get('end')))}</b> {name}"
+                f"<b>{e(display_time(slot.get('start')))}–{e(display_time(slot.get('end')))}</b> {name}"
                 f"{e(describe(slot))}{actions}</div>"
             )
     head = "".join(f"<th>{DAY_NAMES[d]}</th>" for d in DAYS)
@@ -180,6 +210,7 @@ def week_view(site: str, schedule: Mapping[str, Any], editable: bool, csrf: str,
 def dated_list(site: str, schedule: Mapping[str, Any], editable: bool, csrf: str, etag: str) -> str:
     """The dated (one-off) slots as a list."""
     rows = []
+    zone = zone_of(schedule)
     for index, slot in enumerate(schedule.get("dated") or []):
         actions = ""
         if editable:
@@ -187,8 +218,10 @@ def dated_list(site: str, schedule: Mapping[str, Any], editable: bool, csrf: str
                 site, "dated", index, csrf, etag
             )
         rows.append(
-            f'<li class="slot mode-{e(slot.get("mode"))}"><b>{e(_local(slot.get("start")))} → '
-            f"{e(_local(slot.get('end')))}</b> {e(slot.get('id') or '')} {e(describe(slot))} {actions}</li>"
+            f'<li class="slot mode-{e(slot.get("mode"))}">'
+            f"<b>{e(_readable(display_datetime(slot.get('start'), zone)))} → "
+            f"{e(_readable(display_datetime(slot.get('end'), zone)))}</b> "
+            f"{e(slot.get('id') or '')} {e(describe(slot))} {actions}</li>"
         )
     if not rows:
         return '<p class="hint">No dated slots.</p>'
@@ -205,15 +238,17 @@ def editor_body(
     csrf: str,
     flash: str,
     forms: Mapping[str, str],
+    pickup: str = "",
 ) -> str:
-    """The whole editor page body."""
+    """The whole editor page body (``pickup``: when the daemon will see an edit, as HTML)."""
     default = schedule.get("default") or {"mode": "standby"}
     notice = f'<p class="flash" role="status">{e(flash)}</p>' if flash else ""
     parts = [
         notice,
         f'<section class="card"><h1>Schedule of {e(site)}</h1>'
-        f'<p class="meta">Version {version} · timezone {e(schedule.get("timezone", "?"))} · '
+        f'<p class="meta">Version {version} · all times in <b class="zone">{e(zone_of(schedule).key)}</b> · '
         f"outside slots: {e(describe(default))}</p>",
+        pickup,
         "<h2>Every week</h2>",
         week_view(site, schedule, editable, csrf, etag),
         "<h2>Dated slots</h2>",

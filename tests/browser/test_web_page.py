@@ -131,7 +131,7 @@ def test_login_shows_status_and_chart_with_data(page: Any) -> None:
         "() => document.getElementById('chart').data.map(t => [t.name, t.y.filter(v => v !== null).length])"
     )
     named = {name: count for name, count in traces if name}
-    assert set(named) == {"grid", "battery", "set-point", "SoC"}
+    assert set(named) == {"grid", "battery", "set-point (command in force)", "SoC"}
     assert all(count > 0 for count in named.values()), named
     shapes = page.evaluate("() => document.getElementById('chart').layout.shapes.length")
     assert shapes >= 1  # the netzero slot is shaded
@@ -145,7 +145,7 @@ def test_login_shows_status_and_chart_with_data(page: Any) -> None:
 def test_click_in_chart_opens_audit(page: Any) -> None:
     page.wait_for_selector("#chart .main-svg", timeout=15_000)
     page.click("[data-range='7d']")
-    page.wait_for_function("document.getElementById('chart').dataset.points === '1000'")
+    page.wait_for_selector("#chart[data-range='7d']", state="attached")
     box = page.locator("#chart .nsewdrag").first.bounding_box()
     assert box is not None
     # the data sits at the right edge of a 7-day range; click a bit left of the end

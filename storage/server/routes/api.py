@@ -15,12 +15,14 @@ from starlette.concurrency import run_in_threadpool
 from storage.server.auth import Access, SiteAccess, context_of, require_controller, require_editor
 from storage.server.context import ServerContext
 from storage.server.errors import RateLimited, ServerError, TooLarge
+from storage.server.pickup import schedule_pickup
 from storage.server.schedule_model import schedule_json_schema, validate_schedule
 from storage.server.schemas import (
     AuditOut,
     ErrorOut,
     IngestBatch,
     IngestOut,
+    PickupOut,
     ScheduleVersionOut,
     ScheduleVersionsOut,
     StatusIn,
@@ -75,7 +77,10 @@ def current_schedule_cached(context: ServerContext, site: SiteRef) -> tuple[sche
 async def get_schedule(
     request: Request, access: SiteAccess, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
-    doc, body = current_schedule_cached(context_of(request), access.site)
+    context = context_of(request)
+    doc, body = current_schedule_cached(context, access.site)
+    if access.role == "controller":  # a 304 too: the daemon then holds this version
+        context.schedule_fetches.record(access.site.id, context.clock.now(), doc.etag)
     if if_none_match and doc.etag in [part.strip() for part in if_none_match.split(",")]:
         return Response(status_code=304, headers=_schedule_headers(doc))
     return Response(body, media_type="application/json", headers=_schedule_headers(doc))
@@ -103,6 +108,17 @@ def put_schedule(
     finally:
         context.schedule_cache.discard(access.site.id)
     return _schedule_reply(doc)
+
+
+@router.get(
+    "/sites/{site}/schedule/pickup",
+    tags=["schedule"],
+    summary="The daemon's last schedule fetch, and when it will next check (to see an edit)",
+)
+def get_schedule_pickup(request: Request, access: SiteAccess) -> PickupOut:
+    context = context_of(request)
+    doc, _body = current_schedule_cached(context, access.site)
+    return PickupOut.model_validate(schedule_pickup(context, access.site, doc))
 
 
 @router.get("/sites/{site}/schedule/versions", tags=["schedule"], summary="Every stored schedule version")
@@ -215,6 +231,7 @@ def get_telemetry(
             "source": data.source,
             "t": data.t,
             "slots": data.slots,
+            "setpoint_steps": {"t": data.steps.t, "w": data.steps.w},
             **data.series,
         }
     )

@@ -16,6 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from storage.server import views
 from storage.server.auth import SESSION_COOKIE, check_csrf, context_of, current_principal
 from storage.server.errors import Forbidden, InvalidSchedule, PreconditionFailed, RateLimited, Unauthorized
+from storage.server.local_times import keep_unedited, zone_of
+from storage.server.pickup import schedule_pickup
 from storage.server.render import e, render, render_page
 from storage.server.schedule_model import validate_schedule
 from storage.server.services import schedules
@@ -181,7 +183,8 @@ def dashboard(request: Request, site: SiteName) -> Response:
     principal, ref, _role = _site_for(request, site)
     if principal is None or ref is None:
         return _to_login(request)
-    return _page(principal, site, render("dashboard.html", site=e(site)), site)
+    zone = zone_of(schedules.current_schedule(context_of(request).engine, ref).body)
+    return _page(principal, site, render("dashboard.html", site=e(site), timezone=e(zone.key)), site)
 
 
 # -- schedule editor -------------------------------------------------------------------------------------
@@ -210,6 +213,7 @@ def _editor(
             csrf=csrf,
             etag=doc.etag,
             submit="Add weekly slot",
+            zone=zone_of(doc.body),
         ),
         "dated": views.slot_form(
             action=f"/sites/{site.name}/schedule/dated/new",
@@ -220,6 +224,7 @@ def _editor(
             csrf=csrf,
             etag=doc.etag,
             submit="Add dated slot",
+            zone=zone_of(doc.body),
         ),
         "default": views.default_form(site.name, doc.body, None, {}, [], csrf, doc.etag),
     }
@@ -233,6 +238,7 @@ def _editor(
         csrf=csrf,
         flash=flash,
         forms=blank_forms,
+        pickup=views.pickup_note(schedule_pickup(context_of(request), site, doc)),
     )
     return _page(principal, f"Schedule · {site.name}", body, site.name, status=status)
 
@@ -265,6 +271,7 @@ def slot_edit_form(request: Request, site: SiteName, kind: Kind, index: Index) -
         csrf=principal.csrf_token,
         etag=doc.etag,
         submit="Save slot",
+        zone=zone_of(doc.body),
     )
     body = f'<section class="card"><h1>Edit {e(kind)} slot {index + 1}</h1>{form}</section>'
     return _page(principal, "Edit slot", body, site)
@@ -378,6 +385,7 @@ async def slot_add(request: Request, site: SiteName, kind: Kind) -> Response:
             csrf=principal.csrf_token,
             etag=doc.etag,
             submit="Add weekly slot" if kind == "recurring" else "Add dated slot",
+            zone=zone_of(doc.body),
         )
         return _editor(request, principal, ref, role, forms={kind: html}, status=422)
 
@@ -388,7 +396,7 @@ async def slot_add(request: Request, site: SiteName, kind: Kind) -> Response:
 async def slot_save(request: Request, site: SiteName, kind: Kind, index: Index) -> Response:
     def build(body: dict[str, Any], form: dict[str, list[str]]) -> tuple[dict[str, Any], str]:
         slots = list(body.get(kind, []))
-        slots[index] = _slot_from_form(kind, form)
+        slots[index] = keep_unedited(kind, slots[index], _slot_from_form(kind, form), zone_of(body))
         body[kind] = slots
         return body, "saved"
 
@@ -405,6 +413,7 @@ async def slot_save(request: Request, site: SiteName, kind: Kind, index: Index) 
             csrf=principal.csrf_token,
             etag=doc.etag,
             submit="Save slot",
+            zone=zone_of(doc.body),
         )
         body = f'<section class="card"><h1>Edit {e(kind)} slot {index + 1}</h1>{html}</section>'
         return _page(principal, "Edit slot", body, site, status=422)

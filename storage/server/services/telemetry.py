@@ -3,6 +3,8 @@
 Reads the raw samples for short ranges and the coarsest rollup (10 s, 1 min, 1 h) that is still finer
 than a bucket for long ones, so the cost depends on the number of points asked for, not on the range.
 The set-point is a step function: a bucket without a command carries the previous bucket's value.
+``setpoint_steps`` is the command in force itself: the value at ``start`` and every change after it
+(at most :data:`MAX_STEPS`; beyond that, the command in force at the end of each bucket).
 """
 
 from __future__ import annotations
@@ -19,12 +21,21 @@ from storage.server.services.ingest import ROLLUP_LEVELS_S
 from storage.server.services.sites import SiteRef
 from storage.server.tables import ROLLUPS, SAMPLES, SITE_EVENTS
 
-__all__ = ["SERIES_NAMES", "Telemetry", "query_telemetry"]
+__all__ = ["MAX_STEPS", "SERIES_NAMES", "Steps", "Telemetry", "query_telemetry", "setpoint_steps"]
 
 SERIES_NAMES = ("grid_w", "battery_w", "soc_pct", "setpoint_w")
 _ROLLUP_PREFIX = {"grid_w": "grid", "battery_w": "battery", "soc_pct": "soc", "setpoint_w": "setpoint"}
 SETPOINT_LOOKBACK = timedelta(days=2)
 SLOT_LOOKBACK = timedelta(days=7)
+MAX_STEPS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """A step function: ``w[i]`` is in force from ``t[i]`` until ``t[i + 1]`` (or the range's end)."""
+
+    t: list[datetime]
+    w: list[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,7 @@ class Telemetry:
     t: list[datetime]
     series: dict[str, dict[str, list[float | None]]]
     slots: list[dict[str, Any]]
+    steps: Steps
 
 
 def _raw_query(site: SiteRef, start_us: int, end_us: int, width_us: int) -> Any:
@@ -151,7 +163,52 @@ def query_telemetry(
     _carry_setpoint(series["setpoint_w"], _last_setpoint(engine, site, start_us), last_index)
     t = [from_micros(start_us + i * width_us) for i in range(points)]
     slots_end = end if now is None else max(start, min(end, now))
-    return Telemetry(start, end, width_us / 1e6, source, t, series, _slots(engine, site, start, slots_end))
+    steps = setpoint_steps(engine, site, start_us, end_us, width_us)
+    slots = _slots(engine, site, start, slots_end)
+    return Telemetry(start, end, width_us / 1e6, source, t, series, slots, steps)
+
+
+def setpoint_steps(engine: Engine, site: SiteRef, start_us: int, end_us: int, width_us: int) -> Steps:
+    """The command in force over ``[start_us, end_us)``: its value at the start and each change.
+
+    Streams the commands once; when they change more than :data:`MAX_STEPS` times, keeps the command in
+    force at the end of each ``width_us`` bucket instead (never a mean: a mean was never commanded).
+    """
+    changes: list[tuple[int, float]] = []
+    last = _last_setpoint(engine, site, start_us)
+    if last is not None:
+        changes.append((start_us, last))
+    statement = (
+        select(SAMPLES.c.at, SAMPLES.c.setpoint_w)
+        .where(
+            SAMPLES.c.site_id == site.id,
+            SAMPLES.c.at >= start_us,
+            SAMPLES.c.at < end_us,
+            SAMPLES.c.setpoint_w.is_not(None),
+        )
+        .order_by(SAMPLES.c.at)
+    )
+    with engine.connect() as connection:
+        for at, value in connection.execution_options(yield_per=5000).execute(statement):
+            if not changes or changes[-1][1] != value:
+                changes.append((int(at), float(value)))
+    if len(changes) > MAX_STEPS:
+        changes = _in_force_per_bucket(changes, start_us, width_us)
+    return Steps([from_micros(at) for at, _ in changes], [w for _, w in changes])
+
+
+def _in_force_per_bucket(
+    changes: list[tuple[int, float]], start_us: int, width_us: int
+) -> list[tuple[int, float]]:
+    """Each bucket's last command, drawn from the bucket's end (plus the value in force at the start)."""
+    steps: list[tuple[int, float]] = [changes[0]] if changes[0][0] == start_us else []
+    last_of: dict[int, float] = {}
+    for at, value in changes:
+        last_of[(at - start_us) // width_us] = value
+    for bucket, value in sorted(last_of.items()):
+        if not steps or steps[-1][1] != value:
+            steps.append((start_us + (bucket + 1) * width_us, value))
+    return steps
 
 
 def _carry_setpoint(setpoint: dict[str, list[float | None]], last: float | None, until: int) -> None:

@@ -1,4 +1,5 @@
 // zsm dashboard: live status, charts from the downsampling endpoint, audit on click. Hand-written, small.
+// Every time is shown in the schedule's zone (data-timezone), whatever zone the browser is in.
 (function () {
   "use strict";
   var root = document.getElementById("status");
@@ -6,12 +7,10 @@
   var api = "/api/v1/sites/" + encodeURIComponent(site);
   var colors = { standby: "#c9ced4", charge: "#7fbf7f", discharge: "#e0a458", netzero: "#78a6d8", netzero_plus: "#b48ad6" };
 
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function local(iso) {  // ISO instant -> local wall-clock string plotly shows as-is
-    var d = new Date(iso);
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
-      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
-  }
+  var zone = window.zsmZone(root.dataset.timezone || "Europe/Amsterdam");
+  var REFRESH_MS = 30000;
+  var current = null;  // the range on show: { kind: "1h" | "today" | "7d" | "custom", start, end }
+  function local(iso) { return zone.wall(new Date(iso)); }  // instant -> wall clock in the schedule's zone
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
       if (!r.ok) { throw new Error(url + ": HTTP " + r.status); }
@@ -43,31 +42,54 @@
     }).catch(function () { text("st-heartbeat", "status unavailable"); });
   }
 
+  // The min/max band as closed polygons, one per run of buckets with data: nothing is drawn across a gap.
   function band(t, series, name, color, axis) {
+    var xs = [], ys = [], i = 0, n = t.length;
+    function has(k) { return series.min[k] !== null && series.max[k] !== null; }
+    while (i < n) {
+      if (!has(i)) { i += 1; continue; }
+      var j = i;
+      while (j < n && has(j)) { j += 1; }
+      xs = xs.concat(t.slice(i, j), t.slice(i, j).reverse(), [null]);
+      ys = ys.concat(series.max.slice(i, j), series.min.slice(i, j).reverse(), [null]);
+      i = j;
+    }
     return [
-      { x: t, y: series.max, mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false, yaxis: axis, legendgroup: name },
-      { x: t, y: series.min, mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: color + "33", hoverinfo: "skip", showlegend: false, yaxis: axis, legendgroup: name },
-      { x: t, y: series.mean, mode: "lines", name: name, line: { color: color, width: 1.5 }, yaxis: axis, legendgroup: name }
+      { x: xs, y: ys, mode: "lines", fill: "toself", fillcolor: color + "33", line: { width: 0 }, hoverinfo: "skip", hoveron: "points",
+        showlegend: false, yaxis: axis, legendgroup: name, meta: "band" },
+      { x: t, y: series.mean, mode: "lines", name: name, line: { color: color, width: 1.5 }, yaxis: axis,
+        legendgroup: name, connectgaps: false }
     ];
   }
 
-  function draw(start, end) {
+  // The command in force: each change, held until the next (or the end of the data), as steps.
+  function setpoint(steps, until) {
+    var x = steps.t.map(local), y = steps.w.slice();
+    if (y.length) { x.push(local(until)); y.push(y[y.length - 1]); }
+    return { x: x, y: y, mode: "lines", name: "set-point (command in force)",
+      line: { color: "#2ca02c", width: 1.5, shape: "hv", dash: "dot" } };
+  }
+
+  function draw(start, end, kind) {
     var chart = document.getElementById("chart");
+    current = { kind: kind || "custom", start: start, end: end };
     var url = api + "/telemetry?points=1000&start=" + encodeURIComponent(start.toISOString()) + "&end=" + encodeURIComponent(end.toISOString());
-    getJSON(url).then(function (d) {
+    return getJSON(url).then(function (d) {
       var t = d.t.map(local);
+      var now = lastHeartbeat && lastHeartbeat > new Date() ? lastHeartbeat : new Date();
       var traces = [].concat(
         band(t, d.grid_w, "grid", "#d62728", "y"),
         band(t, d.battery_w, "battery", "#1f77b4", "y"),
-        [{ x: t, y: d.setpoint_w.mean, mode: "lines", name: "set-point", line: { color: "#2ca02c", width: 1.5, shape: "hv", dash: "dot" } },
-         { x: t, y: d.soc_pct.mean, mode: "lines", name: "SoC", line: { color: "#9467bd", width: 1.5 }, yaxis: "y2" }]
+        [setpoint(d.setpoint_steps, new Date(Math.min(end.getTime(), now.getTime()))),
+         { x: t, y: d.soc_pct.mean, mode: "lines", name: "SoC", line: { color: "#9467bd", width: 1.5 }, yaxis: "y2", connectgaps: false }]
       );
       var shapes = d.slots.map(function (s) {
         return { type: "rect", xref: "x", yref: "paper", x0: local(s.start), x1: local(s.end), y0: 0, y1: 1,
           fillcolor: colors[s.mode] || "#ccc", opacity: 0.18, line: { width: 0 }, layer: "below" };
       });
       var layout = {
-        margin: { l: 50, r: 50, t: 10, b: 40 }, hovermode: "x unified", shapes: shapes,
+        margin: { l: 50, r: 50, t: 10, b: 40 }, hovermode: "x unified", shapes: shapes, uirevision: current.kind,
+        xaxis: { title: { text: "time (" + zone.name + ")" } },
         legend: { orientation: "h", y: -0.15 },
         yaxis: { title: { text: "W (+ import / + discharge)" }, zeroline: true },
         yaxis2: { title: { text: "SoC %" }, overlaying: "y", side: "right", range: [0, 100], tickmode: "auto", showgrid: false }
@@ -75,12 +97,15 @@
       Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
       chart.dataset.points = String(d.t.length);
       chart.dataset.start = d.start;
+      chart.dataset.range = current.kind;
+      chart.dataset.draws = String(+(chart.dataset.draws || 0) + 1);
       if (!chart.dataset.bound) {
         chart.dataset.bound = "1";
         chart.on("plotly_click", function (ev) {
-          if (ev.points && ev.points.length) { audit(new Date(String(ev.points[0].x).replace(" ", "T"))); }
+          if (ev.points && ev.points.length) { audit(zone.fromWall(String(ev.points[0].x))); }
         });
       }
+      return d;
     }).catch(function (err) { chart.textContent = "Chart unavailable: " + err.message; });
   }
 
@@ -113,28 +138,39 @@
     }).catch(function (err) { box.textContent = "Audit unavailable: " + err.message; });
   }
 
-  function today() { var s = new Date(); s.setHours(0, 0, 0, 0); var e = new Date(s); e.setDate(e.getDate() + 1); draw(s, e); }
-  document.querySelectorAll("[data-range]").forEach(function (b) {
-    b.addEventListener("click", function () {
+  function lastHour() {
+    return refreshStatus().then(function () {
       var e = new Date();
-      if (b.dataset.range === "today") { today(); }
-      else if (b.dataset.range === "1h") {
-        refreshStatus().then(function () {
-          var end = lastHeartbeat && lastHeartbeat > e ? lastHeartbeat : e;
-          draw(new Date(end.getTime() - 36e5), new Date(end.getTime() + 6e4));
-        });
-      }
-      else { draw(new Date(e.getTime() - 7 * 864e5), e); }
+      var end = lastHeartbeat && lastHeartbeat > e ? lastHeartbeat : e;
+      return draw(new Date(end.getTime() - 36e5), new Date(end.getTime() + 6e4), "1h");
     });
+  }
+  function today() { var s = zone.day(new Date(), 0); return draw(s, zone.day(new Date(), 1), "today"); }
+  function week() { var e = new Date(); return draw(new Date(e.getTime() - 7 * 864e5), e, "7d"); }
+  var ranges = { "1h": lastHour, today: today, "7d": week };
+  document.querySelectorAll("[data-range]").forEach(function (b) {
+    b.addEventListener("click", function () { ranges[b.dataset.range](); });
   });
   document.getElementById("custom-range").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var f = ev.target;
-    var s = new Date(f.elements.from.value + "T00:00"), e = new Date(f.elements.to.value + "T00:00");
-    e.setDate(e.getDate() + 1);
-    if (s < e) { draw(s, e); }
+    var s = zone.fromWall(f.elements.from.value + " 00:00");
+    var e = zone.day(zone.fromWall(f.elements.to.value + " 12:00"), 1);
+    if (s < e) { draw(s, e, "custom"); }
   });
+  // Today, unless it holds less than an hour of data so far (a fresh install or demo): then the last hour.
+  function initial() {
+    today().then(function (d) {
+      if (!d) { return; }
+      var filled = d.grid_w.mean.filter(function (v) { return v !== null; }).length;
+      if (filled * d.bucket_s < 3600) { lastHour(); }
+    });
+  }
+  // The chart refreshes itself while it shows a range that reaches now (a past custom range stays put).
+  setInterval(function () {
+    if (current && current.kind !== "custom" && ranges[current.kind]) { ranges[current.kind](); }
+  }, REFRESH_MS);
   refreshStatus();
   setInterval(refreshStatus, 10000);
-  today();
+  initial();
 })();
