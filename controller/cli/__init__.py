@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.cli.sim_devices",
     "controller.cli.discover",
     "controller.cli.pair_meter",
+    "controller.cli.plan",
 )
 
 
