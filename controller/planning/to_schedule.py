@@ -1,7 +1,7 @@
 """From planned flows to an ordinary schedule of our modes, each slot with a :class:`PlanNote` saying why.
 
 Per step: grid charging → ``charge`` at the planned power; charging from the house's surplus only →
-``netzero_plus`` (capped at the planned power); discharging into the grid → ``discharge``; discharging to
+``netzero_plus`` (uncapped when the plan stores the whole surplus, else capped); discharging into the grid → ``discharge``; discharging to
 cover the house → ``netzero`` (uncapped when the plan covers the whole load, else capped); else ``standby``.
 Equal neighbours merge into one dated slot. A person's slots win: planned slots are cut around every dated
 or recurring slot that a person wrote, and earlier planned slots are replaced.
@@ -40,6 +40,8 @@ def step_action(step: PlanStep) -> SlotAction:
         power = max(1, round(step.charge_w))
         if step.charge_w > surplus + _MIN_W:
             return SlotAction(mode=Mode.CHARGE, power_w=power)
+        if step.charge_w >= _FULL_COVER * surplus:
+            return SlotAction(mode=Mode.NETZERO_PLUS)
         return SlotAction(mode=Mode.NETZERO_PLUS, max_w=power)
     if step.discharge_w >= _MIN_W:
         power = max(1, round(step.discharge_w))

@@ -37,6 +37,7 @@ def step(charge: float = 0, discharge: float = 0, load: float = 300, at: int = 0
     [
         (step(charge=800), Mode.CHARGE, 800, None),
         (step(charge=400, load=-500), Mode.NETZERO_PLUS, None, 400),
+        (step(charge=500, load=-500), Mode.NETZERO_PLUS, None, None),
         (step(discharge=800, load=300), Mode.DISCHARGE, 800, None),
         (step(discharge=300, load=300), Mode.NETZERO, None, None),
         (step(discharge=150, load=300), Mode.NETZERO, None, 150),
