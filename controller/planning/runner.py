@@ -23,10 +23,11 @@ from controller.planning.solver import solve
 from controller.planning.to_schedule import merge_into, planned_slots
 from controller.prices.fetch import PriceSource, fetch_prices, prices_event
 from controller.prices.files import read_price_file
+from controller.prices.model import MarketPrice
 from controller.prices.table import PriceTable
 from controller.settings import Settings
 
-__all__ = ["PlanRun", "needs_replan", "plan_schedule", "run_planner"]
+__all__ = ["PlanRun", "last_soc", "needs_replan", "plan_schedule", "plan_start", "run_planner"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ class PlanRun:
     prices: PricesReceived
 
 
-def _last_soc(log_path: Path, site_id: str) -> float | None:
+def last_soc(log_path: Path, site_id: str) -> float | None:
+    """The SoC of the log's newest battery reading."""
     from controller.logtools.common import open_log
 
     log = open_log(log_path, site_id)
@@ -52,29 +54,38 @@ def _last_soc(log_path: Path, site_id: str) -> float | None:
     return float(soc) if soc is not None else None
 
 
+def plan_start(now: datetime, step: timedelta) -> datetime:
+    """The start of the step holding ``now``."""
+    seconds = step.total_seconds()
+    return datetime.fromtimestamp(now.timestamp() // seconds * seconds, tz=now.tzinfo)
+
+
 def run_planner(
     settings: Settings,
     clock: Clock,
     *,
     source: PriceSource,
     price_file: Path | None = None,
+    market: list[MarketPrice] | None = None,
     log_path: Path | None = None,
     soc_pct: float | None = None,
     base: Schedule | None = None,
 ) -> PlanRun:
-    """Plan from now to the horizon (or the last known price) and merge into ``base``."""
+    """Plan from now to the horizon (or the last known price) and merge into ``base``.
+
+    Prices come from ``market`` when given, else from ``price_file``, else they are fetched from ``source``.
+    """
     planner = settings.planner
     now = clock.now()
     step = timedelta(minutes=planner.step_min)
-    start = datetime.fromtimestamp(
-        now.timestamp() // step.total_seconds() * step.total_seconds(), tz=now.tzinfo
-    )
+    start = plan_start(now, step)
     horizon_end = start + timedelta(hours=planner.horizon_h)
-    market = (
-        read_price_file(price_file)
-        if price_file is not None
-        else fetch_prices(source, start - timedelta(hours=24), horizon_end)
-    )
+    if market is None:
+        market = (
+            read_price_file(price_file)
+            if price_file is not None
+            else fetch_prices(source, start - timedelta(hours=24), horizon_end)
+        )
     event = prices_event(now, source, market, tariff(settings))
     table = PriceTable(event.intervals)
     end = min(horizon_end, table.end)
@@ -86,7 +97,7 @@ def run_planner(
     if log.is_file():
         samples = load_samples(log, start - timedelta(days=planner.history_days), start, settings.site_id)
         if soc_pct is None:
-            soc_pct = _last_soc(log, settings.site_id)
+            soc_pct = last_soc(log, settings.site_id)
     if soc_pct is None:
         raise ValueError("SoC unknown: no battery reading in the log; pass --soc")
     if not samples:

@@ -1,10 +1,10 @@
 """From planned flows to an ordinary schedule of our modes, each slot with a :class:`PlanNote` saying why.
 
-Per step: grid charging → ``charge`` at the planned power; charging from the house's surplus only →
-``netzero_plus`` (uncapped when the plan stores the whole surplus, else capped); discharging into the grid → ``discharge``; discharging to
-cover the house → ``netzero`` (uncapped when the plan covers the whole load, else capped); else ``standby``.
-Equal neighbours merge into one dated slot. A person's slots win: planned slots are cut around every dated
-or recurring slot that a person wrote, and earlier planned slots are replaced.
+Per step: grid charging → ``charge`` at the planned power; storing the house's surplus → ``netzero_plus``
+(uncapped when the plan stores all of it, else capped); discharging into the grid → ``discharge``;
+covering the house → ``netzero`` (uncapped when the plan covers the whole load, else capped); else
+``standby``. Equal neighbours merge into one dated slot. A person's slots win: planned slots are cut
+around every dated or recurring slot that a person wrote, and earlier planned slots are replaced.
 """
 
 from __future__ import annotations
