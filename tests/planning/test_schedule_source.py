@@ -90,3 +90,25 @@ def test_without_prices_the_persons_schedule_is_served_alone(tmp_path: Path, ser
     fetched = source.fetch(None)
     assert fetched.body == PERSON
     assert source.events == []
+
+
+def test_the_daemons_worker_logs_the_prices_and_loads_the_plan(tmp_path: Path, server: PriceServer) -> None:
+    from controller.daemon.server_worker import ServerWorker
+    from controller.domain.events import PricesReceived, ScheduleLoaded
+    from controller.settings import LimitSettings
+
+    make_log(tmp_path / "zsm.db", 40)
+    clock = ManualClock(NOW)
+    worker = ServerWorker(
+        clock=clock,
+        limits=LimitSettings(),
+        schedule_source=source_for(tmp_path, server, clock),
+        schedule_interval_s=300,
+        forwarder=None,
+        client=None,
+        status_interval_s=60,
+        status=lambda: None,  # type: ignore[arg-type,return-value]
+    )
+    worker.run_round()
+    kinds = [type(event) for event in worker.drain()]
+    assert kinds == [PricesReceived, ScheduleLoaded]
