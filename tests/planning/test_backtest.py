@@ -82,3 +82,38 @@ def test_cli_backtest_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_backtest_needs_prices(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--backtest", str(TRACES / "rae_household.csv")]) == 2
     assert "needs --prices" in capsys.readouterr().err
+
+
+def test_backtest_of_an_event_log_with_a_learned_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from controller.domain.events import BatteryReading, MeterReading
+    from storage.event_log import EventLog
+
+    day = datetime(2025, 12, 15, 23, tzinfo=UTC)
+    log = EventLog.open_sqlite(tmp_path / "zsm.db", site_id="home")
+    events = []
+    for minute in range(0, 8 * 24 * 60, 5):  # a week before the prices, and the price day itself
+        at = day - timedelta(days=7) + timedelta(minutes=minute)
+        events.append(BatteryReading(at=at, soc_pct=50, battery_w=0))
+        events.append(
+            MeterReading(at=at + timedelta(seconds=1), grid_w=900.0 if 16 <= at.hour < 20 else 200.0)
+        )
+    log.append_many(events)
+    log.close()
+    code = main(
+        [
+            "plan",
+            "--backtest",
+            str(tmp_path / "zsm.db"),
+            "--prices",
+            str(PRICES / "energyzero_quarter_2025-12-16.json"),
+            "--forecast",
+            "profile",
+            "--json",
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["days"] == pytest.approx(1)
+    assert report["eur_per_day"]["plan"] < report["eur_per_day"]["no_battery"]
