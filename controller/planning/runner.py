@@ -15,7 +15,7 @@ from pathlib import Path
 from controller.clock import Clock
 from controller.domain.events import PricesReceived
 from controller.domain.schedule import Schedule
-from controller.planning.forecast import NetLoadProfile
+from controller.planning.forecast import LoadSample, NetLoadProfile
 from controller.planning.history import load_samples
 from controller.planning.model import PlanProblem, PlanResult
 from controller.planning.settings_bridge import battery_model, tariff
@@ -27,7 +27,7 @@ from controller.prices.model import MarketPrice
 from controller.prices.table import PriceTable
 from controller.settings import Settings
 
-__all__ = ["PlanRun", "last_soc", "needs_replan", "plan_schedule", "plan_start", "run_planner"]
+__all__ = ["PlanRun", "last_soc", "needs_replan", "plan_from", "plan_schedule", "plan_start", "run_planner"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -86,22 +86,43 @@ def run_planner(
             if price_file is not None
             else fetch_prices(source, start - timedelta(hours=24), horizon_end)
         )
-    event = prices_event(now, source, market, tariff(settings))
-    table = PriceTable(event.intervals)
-    end = min(horizon_end, table.end)
-    count = int((end - start) / step)
-    if count < 1 or not table.covers(start, start + count * step):
-        raise ValueError(f"no prices from {start.isoformat()} on (known until {table.end.isoformat()})")
     log = log_path if log_path is not None else settings.database_path
-    samples = []
+    samples: list[LoadSample] = []
     if log.is_file():
         samples = load_samples(log, start - timedelta(days=planner.history_days), start, settings.site_id)
         if soc_pct is None:
             soc_pct = last_soc(log, settings.site_id)
     if soc_pct is None:
         raise ValueError("SoC unknown: no battery reading in the log; pass --soc")
+    return plan_from(
+        settings, clock, source=source, market=market, samples=samples, soc_pct=soc_pct, base=base
+    )
+
+
+def plan_from(
+    settings: Settings,
+    clock: Clock,
+    *,
+    source: PriceSource,
+    market: list[MarketPrice],
+    samples: list[LoadSample],
+    soc_pct: float,
+    base: Schedule | None = None,
+) -> PlanRun:
+    """Plan from now with known prices, load history and SoC; merge into ``base``."""
+    planner = settings.planner
+    now = clock.now()
+    step = timedelta(minutes=planner.step_min)
+    start = plan_start(now, step)
+    horizon_end = start + timedelta(hours=planner.horizon_h)
+    event = prices_event(now, source, market, tariff(settings))
+    table = PriceTable(event.intervals)
+    end = min(horizon_end, table.end)
+    count = int((end - start) / step)
+    if count < 1 or not table.covers(start, start + count * step):
+        raise ValueError(f"no prices from {start.isoformat()} on (known until {table.end.isoformat()})")
     if not samples:
-        LOGGER.warning("no load history in %s: planning with zero net load (price arbitrage only)", log)
+        LOGGER.warning("no load history: planning with zero net load (price arbitrage only)")
     profile = NetLoadProfile.learn(samples, planner.timezone, step, until=start, days=planner.history_days)
     imports, exports = table.steps(start, step, count)
     problem = PlanProblem(
