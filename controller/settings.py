@@ -281,6 +281,9 @@ class PlannerSettings(_Section):
     replan_soc_drift_pct: float = Field(
         default=10.0, gt=0, le=100, description="Re-plan when SoC is this far from the plan"
     )
+    replan_load_drift_w: float = Field(
+        default=300.0, gt=0, le=50_000, description="Re-plan when the last hour's load is this far off"
+    )
 
 
 class DaemonSettings(_Section):

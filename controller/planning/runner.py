@@ -164,8 +164,14 @@ def needs_replan(
     now: datetime,
     soc_now_pct: float | None,
     drift_pct: float,
+    recent_load: list[LoadSample] | None = None,
+    load_drift_w: float = 300.0,
 ) -> str | None:
-    """Why the plan should be made again now (``None``: keep it)."""
+    """Why the plan should be made again now (``None``: keep it).
+
+    ``recent_load`` is the net load measured since the plan began (any part of it); when its mean differs from
+    the plan's forecast for the same steps by more than ``load_drift_w``, the forecast has drifted.
+    """
     if plan is None:
         return "no plan yet"
     if latest_prices is not None and (planned_with is None or latest_prices > planned_with):
@@ -178,4 +184,14 @@ def needs_replan(
         expected = step.soc_start_pct + elapsed * (step.soc_end_pct - step.soc_start_pct)
         if abs(soc_now_pct - expected) > drift_pct:
             return f"SoC {soc_now_pct:.0f}% is off the planned {expected:.0f}%"
+    measured = [s for s in recent_load or () if plan.steps[0].start <= s.at < now]
+    if measured:
+        forecast = [
+            next((p.net_load_w for p in plan.steps if p.start <= s.at < p.end), s.net_load_w)
+            for s in measured
+        ]
+        actual_w = sum(s.net_load_w for s in measured) / len(measured)
+        expected_w = sum(forecast) / len(forecast)
+        if abs(actual_w - expected_w) > load_drift_w:
+            return f"load {actual_w:.0f} W is off the forecast {expected_w:.0f} W"
     return None

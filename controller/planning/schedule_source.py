@@ -24,6 +24,8 @@ from controller.daemon.schedule_source import ScheduleSource
 from controller.daemon.server_client import FetchedSchedule
 from controller.domain.events import PricesReceived
 from controller.domain.schedule import Schedule
+from controller.planning.forecast import LoadSample
+from controller.planning.history import load_samples
 from controller.planning.runner import PlanRun, last_soc, needs_replan, plan_start, run_planner
 from controller.planning.settings_bridge import tariff
 from controller.planning.solver import PlanSolveError
@@ -115,6 +117,15 @@ class PlanningScheduleSource:
             LOGGER.warning("planner: SoC not read from %s: %s", self._log_path, err)
             return None
 
+    def _recent_load(self, now: datetime) -> list[LoadSample]:
+        if self._run is None or not self._log_path.is_file():
+            return []
+        try:
+            return load_samples(self._log_path, now - timedelta(hours=1), now, self._settings.site_id)
+        except Exception as err:  # noqa: BLE001 - a locked or damaged log must not stop the schedule
+            LOGGER.warning("planner: recent load not read from %s: %s", self._log_path, err)
+            return []
+
     def _planned_document(self) -> dict[str, Any]:
         assert self._base is not None
         now = self._clock.now()
@@ -127,6 +138,8 @@ class PlanningScheduleSource:
             now,
             soc,
             self._settings.planner.replan_soc_drift_pct,
+            self._recent_load(now),
+            self._settings.planner.replan_load_drift_w,
         )
         if why is not None and self._market:
             try:

@@ -81,3 +81,23 @@ def test_needs_replan_on_new_prices_and_soc_drift(log_path: Path) -> None:
     assert needs_replan(run.plan, NOW, NOW, later, expected, 10) is None
     assert "off the planned" in (needs_replan(run.plan, NOW, NOW, later, expected + 30, 10) or "")
     assert needs_replan(run.plan, NOW, NOW, NOW + timedelta(days=3), None, 10) == "plan ran out"
+
+
+def test_needs_replan_when_the_load_drifts_from_the_forecast(log_path: Path) -> None:
+    from controller.planning.forecast import LoadSample
+
+    run = run_planner(
+        Settings(),
+        ManualClock(NOW),
+        source=PriceSource(),
+        price_file=PRICES / "energyzero_hour_2025-12-16.json",
+        log_path=log_path,
+    )
+    later = NOW + timedelta(minutes=40)
+    expected = run.plan.steps[2].soc_start_pct + (
+        run.plan.steps[2].soc_end_pct - run.plan.steps[2].soc_start_pct
+    ) * (10 / 15)
+    near = [LoadSample(NOW + timedelta(minutes=m), 260.0) for m in range(0, 40, 5)]
+    far = [LoadSample(NOW + timedelta(minutes=m), 1500.0) for m in range(0, 40, 5)]
+    assert needs_replan(run.plan, NOW, NOW, later, expected, 10, near, 300) is None
+    assert "off the forecast" in (needs_replan(run.plan, NOW, NOW, later, expected, 10, far, 300) or "")
