@@ -29,6 +29,8 @@ __all__ = [
     "LimitSettings",
     "MeterSettings",
     "MqttBatterySettings",
+    "PlannerSettings",
+    "PricesSettings",
     "RegulationSettings",
     "ScheduleSourceSettings",
     "ServerSettings",
@@ -317,6 +319,62 @@ class ScheduleSourceSettings(_Section):
         return self
 
 
+class PricesSettings(_Section):
+    """Day-ahead prices and the household's tariff (see README "Prices and tariffs")."""
+
+    source: Literal["energyzero", "awattar", "entsoe", "json", "csv"] = Field(
+        default="energyzero", description="Price source"
+    )
+    url: str | None = Field(default=None, description="Override the source URL (required for json/csv)")
+    zone: str = Field(default="NL", max_length=32, description="Bidding zone (ENTSO-E name or EIC)")
+    token: SecretStr | None = Field(default=None, description="ENTSO-E security token")
+    unit: Literal["eur_per_kwh", "eur_per_mwh"] = Field(default="eur_per_kwh", description="Unit of json/csv")
+    resolution_min: Literal[15, 60] = Field(default=15, description="Interval length to ask for")
+    margin_eur_per_kwh: float = Field(default=0.0, ge=-1, le=1, description="Supplier margin per kWh")
+    energy_tax_eur_per_kwh: float = Field(default=0.0, ge=0, le=1, description="Energy tax per kWh")
+    vat_pct: float = Field(default=0.0, ge=0, le=50, description="VAT on imports, percent")
+    export: Literal["same_as_import", "market", "fixed", "none"] = Field(
+        default="market", description="How export is paid: net metering, market (+ margin), fixed or not"
+    )
+    export_margin_eur_per_kwh: float = Field(
+        default=0.0, ge=-1, le=1, description="Added to the market price for export = market"
+    )
+    export_fixed_eur_per_kwh: float = Field(default=0.0, ge=-1, le=1, description="Price for export = fixed")
+
+    def source_fields(self) -> dict[str, object]:
+        """The fields of :class:`controller.prices.fetch.PriceSource`."""
+        return {
+            "kind": self.source,
+            "url": self.url,
+            "zone": self.zone,
+            "token": self.token,
+            "unit": self.unit,
+            "resolution_min": self.resolution_min,
+        }
+
+
+class PlannerSettings(_Section):
+    """The price planner (off by default; see README "The planner")."""
+
+    enabled: bool = Field(default=False, description="Plan the schedule from prices")
+    horizon_h: float = Field(default=36.0, ge=1, le=48, description="Hours to plan ahead (prices permitting)")
+    step_min: Literal[15, 30, 60] = Field(default=15, description="Planning step in minutes")
+    timezone: str = Field(default="Europe/Amsterdam", description="Zone of the planned slots")
+    capacity_wh: float = Field(default=1920.0, gt=0, le=200_000, description="Usable battery capacity")
+    charge_efficiency: float = Field(default=0.93, gt=0.5, le=1, description="AC to stored energy")
+    discharge_efficiency: float = Field(default=0.92, gt=0.5, le=1, description="Stored energy to AC")
+    wear_eur_per_kwh: float = Field(default=0.02, ge=0, le=1, description="Wear cost per kWh discharged")
+    grid_charge: bool = Field(default=True, description="May charge from the grid")
+    export_discharge: bool = Field(default=False, description="May discharge into the grid")
+    history_days: int = Field(default=28, ge=1, le=365, description="Days of log to learn load from")
+    replan_soc_drift_pct: float = Field(
+        default=10.0, gt=0, le=100, description="Re-plan when SoC is this far from the plan"
+    )
+    replan_load_drift_w: float = Field(
+        default=300.0, gt=0, le=50_000, description="Re-plan when the last hour's load is this far off"
+    )
+
+
 class DaemonSettings(_Section):
     """The control loop."""
 
@@ -380,6 +438,8 @@ class Settings(BaseSettings):
     schedule: ScheduleSourceSettings = Field(default_factory=ScheduleSourceSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     home_assistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
+    prices: PricesSettings = Field(default_factory=PricesSettings)
+    planner: PlannerSettings = Field(default_factory=PlannerSettings)
 
     @model_validator(mode="after")
     def _unique_battery_names(self) -> Settings:

@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.cli.discover",
     "controller.cli.discover_mqtt",
     "controller.cli.pair_meter",
+    "controller.cli.plan",
 )
 
 

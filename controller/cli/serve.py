@@ -52,12 +52,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--heartbeat-stale-s", type=float, default=180.0, help="a site is stale past this heartbeat age"
     )
+    parser.add_argument(
+        "--plan-site",
+        action="append",
+        default=[],
+        metavar="SITE",
+        help="plan this site from prices with [planner], [prices], [limits] of --config (repeatable)",
+    )
     parser.set_defaults(func=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from controller.cli.common import settings_or_exit
     from storage.server.app import create_app
     from storage.server.config import ServerConfig
 
@@ -65,6 +73,8 @@ def _serve(args: argparse.Namespace) -> int:
         database_url=server_database_url(args),
         secure_cookies=args.secure_cookies,
         heartbeat_stale_s=args.heartbeat_stale_s,
+        plan_sites=tuple(args.plan_site),
+        planner_settings=settings_or_exit(args) if args.plan_site else None,
     )
     app = create_app(config)
     proxy = args.forwarded_allow_ips is not None

@@ -123,6 +123,10 @@ class Daemon:
 
         client = self._server_client()
         source = build_schedule_source(settings.schedule, client, settings.server.timeout_s)
+        if settings.planner.enabled and source is not None and settings.schedule.source != "server":
+            from controller.planning.schedule_source import PlanningScheduleSource
+
+            source = PlanningScheduleSource(source, settings, clock)  # plan locally, no server needed
         posting_to_server = settings.schedule.source == "server" and client is not None
         last_schedule = log.last_of_kind("schedule_loaded")
         worker = ServerWorker(

@@ -27,6 +27,16 @@ FINAL_BATCHES: Final = 200  # on stop: ship up to this many batches, the rest go
 IDLE_WAIT_S: Final = 1.0
 
 
+def _take_events(source: object) -> list[EventBase]:
+    """Events a schedule source kept for the log (its ``events`` list, emptied), if it keeps any."""
+    kept = getattr(source, "events", None)
+    if not isinstance(kept, list):
+        return []
+    taken = [event for event in kept if isinstance(event, EventBase)]
+    kept.clear()
+    return taken
+
+
 class ServerWorker:
     """A background thread doing every server exchange on its own schedule."""
 
@@ -134,6 +144,8 @@ class ServerWorker:
     def _fetch_schedule(self) -> None:
         assert self._source is not None
         fetched = self._source.fetch(self.schedule_etag)
+        for event in _take_events(self._source):  # e.g. prices_received from a planning source
+            self._emit(event)
         if fetched.body is None and fetched.error is None:
             return
         errors = [fetched.error] if fetched.error else check_schedule(fetched.body or {}, self._limits)

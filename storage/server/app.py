@@ -114,7 +114,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        planner = None
+        if config.plan_sites and config.planner_settings is not None:
+            from storage.server.site_planner import SitePlanner
+
+            planner = SitePlanner(engine, config.planner_settings, context.clock, config.plan_sites)
+            planner.start()
         yield
+        if planner is not None:
+            planner.stop()
         engine.dispose()
 
     app = FastAPI(

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.settings import Settings
+
 __all__ = ["ServerConfig"]
 
 
@@ -37,3 +39,9 @@ class ServerConfig(BaseModel):
     login_window_s: int = Field(default=15 * 60, gt=0, description="Window in which failures are counted")
     lockout_s: int = Field(default=15 * 60, gt=0, description="How long a user stays locked")
     telemetry_max_points: int = Field(default=5000, gt=0, description="Most points a telemetry query returns")
+    plan_sites: tuple[str, ...] = Field(
+        default=(), description="Sites whose schedule the server plans from prices (see README 'The planner')"
+    )
+    planner_settings: Settings | None = Field(
+        default=None, description="[planner], [prices] and [limits] used to plan those sites"
+    )
