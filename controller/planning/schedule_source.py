@@ -1,11 +1,12 @@
 """The planner inside the daemon: a schedule source that plans on top of the person's schedule.
 
 It wraps the configured source (file or URL: the slots a person wrote) and answers with that schedule plus
-the plan. Prices are fetched when none cover the next hours, and otherwise every ``price_refresh_s`` from the
-early afternoon on (when tomorrow's prices appear); a failed fetch keeps the prices it has. The plan is made
-again on new prices, a changed person's schedule, the plan running out, or the SoC drifting off the plan.
-When planning fails the person's schedule is served alone (the daemon then follows it; nothing is guessed).
-Each fetch of prices leaves a ``prices_received`` event in :attr:`events` for the caller to log.
+the plan. Prices are fetched every 15 minutes while fewer than 12 h are known, otherwise every
+``price_refresh_s`` (tomorrow's appear in the early afternoon); a failed fetch keeps the known prices.
+The plan is made again on new prices, a changed person's schedule, the plan running out, the SoC drifting
+off the plan or the load drifting off the forecast. When planning fails the person's schedule is served
+alone (the daemon then follows it; nothing is guessed). Each fetch of prices leaves a ``prices_received``
+event in :attr:`events` for the caller to log.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = ["PlanningScheduleSource"]
 LOGGER = logging.getLogger(__name__)
 
 _MAX_EVENTS = 16
+_SHORT_RETRY_S = 900.0  # while fewer than 12 h of prices are known
 
 
 class PlanningScheduleSource:
@@ -93,9 +95,9 @@ class PlanningScheduleSource:
         now, mono = self._clock.now(), self._clock.monotonic()
         covered = self._covered_until()
         short = covered is None or covered < now + timedelta(hours=12)
-        if mono < self._next_price_fetch and not (short and self._prices_at is None):
+        if mono < self._next_price_fetch:
             return
-        self._next_price_fetch = mono + self._refresh_s
+        self._next_price_fetch = mono + (min(self._refresh_s, _SHORT_RETRY_S) if short else self._refresh_s)
         start = plan_start(now, timedelta(minutes=15)) - timedelta(hours=1)
         end = start + timedelta(hours=self._settings.planner.horizon_h + 1)
         try:

@@ -112,3 +112,22 @@ def test_the_daemons_worker_logs_the_prices_and_loads_the_plan(tmp_path: Path, s
     worker.run_round()
     kinds = [type(event) for event in worker.drain()]
     assert kinds == [PricesReceived, ScheduleLoaded]
+
+
+def test_prices_are_asked_again_soon_while_few_hours_are_known(tmp_path: Path) -> None:
+    few = energyzero.parse((PRICES / "energyzero_hour_2025-12-16.json").read_bytes())[:6]
+    running = PriceServer(few).start()
+    try:
+        make_log(tmp_path / "zsm.db", 40)
+        clock = ManualClock(NOW)
+        source = source_for(tmp_path, running, clock)
+        source.fetch(None)
+        asked = len(running.requests)
+        clock.advance(10 * 60)
+        source.fetch(None)
+        assert len(running.requests) == asked  # not yet
+        clock.advance(6 * 60)
+        source.fetch(None)
+        assert len(running.requests) == asked + 1  # 16 min later, with only 6 h known
+    finally:
+        running.stop()

@@ -92,3 +92,29 @@ def test_without_telemetry_or_prices_nothing_is_written(engine: Engine, server: 
     feed(engine, site)
     assert planner(engine, server, ManualClock(NOW), ("empty",)).run_once()["empty"] == "error: no prices"
     assert current_schedule(engine, site).version == 0
+
+
+def test_the_app_runs_the_planner_for_its_plan_sites(tmp_path: Path, server: PriceServer) -> None:
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from storage.server.app import create_app
+    from storage.server.config import ServerConfig
+
+    url = f"sqlite+pysqlite:///{tmp_path / 'app.db'}"
+    db = create_db_engine(url)
+    upgrade(db)
+    site, _token = create_site(db, "home", NOW)
+    feed(db, site)
+    settings = Settings(prices={"source": "json", "url": f"{server.url}/json"})  # type: ignore[arg-type]
+    config = ServerConfig(database_url=url, plan_sites=("home",), planner_settings=settings)
+    app = create_app(config, clock=ManualClock(NOW))
+    done = threading.Event()
+    with TestClient(app):
+        for _ in range(300):  # bounded wait for the planner thread's first round (a real thread, real HTTP)
+            if current_schedule(db, site).version > 0:
+                break
+            done.wait(0.1)
+    assert current_schedule(db, site).author == "zsm plan"
+    db.dispose()
