@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from controller.domain.events import (
     BatteryReading,
+    BatterySharesAssigned,
     CommandIssued,
     CommandNotApplied,
     CommandResult,
@@ -88,6 +89,8 @@ class Audit(BaseModel):
     trigger: str | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
     device: str | None = None
+    #: several batteries: how the command was split (battery name → W, + discharge, − charge)
+    shares_w: dict[str, int] | None = None
     in_force_until: datetime | None = None
     next_command: str | None = None
     chain: list[AuditStep] = Field(default_factory=list)
@@ -146,7 +149,13 @@ def collect_audit_events(log: EventLog, at: datetime) -> list[StoredEvent]:
             picked[found.seq] = found
     for stored in log.read_range(cut - _READING_WINDOW, cut, ["meter_reading", "battery_reading"]):
         picked[stored.seq] = stored
-    after = [*SINCE_KINDS, "command_result", "command_not_applied", "command_issued"]
+    after = [
+        *SINCE_KINDS,
+        "command_result",
+        "command_not_applied",
+        "command_issued",
+        "battery_shares_assigned",
+    ]
     for stored in log.read_range(cut - _MS, at + _MS, after):
         picked[stored.seq] = stored
     for stored in log.iter_range(at + _MS, at + _SEARCH_WINDOWS[-1], ["command_issued"]):
@@ -269,6 +278,7 @@ def explain_at(events: Iterable[StoredEvent], at: datetime, timezone: str = DEFA
     issued: CommandIssued = command.event
     latest: dict[str, StoredEvent] = {}
     device: str | None = None
+    shares: BatterySharesAssigned | None = None
     next_command: StoredEvent | None = None
     since: list[AuditStep] = []
     for item in stored:
@@ -286,6 +296,8 @@ def explain_at(events: Iterable[StoredEvent], at: datetime, timezone: str = DEFA
                 if event.ok
                 else f"the write failed: {event.error}"
             )
+        elif isinstance(event, BatterySharesAssigned) and shares is None and event.command == issued.command:
+            shares = event
         elif isinstance(event, CommandNotApplied) and event.command == issued.command:
             device = f"the battery accepted it but did not apply it: {event.detail}"
         elif isinstance(event, CommandIssued) and item.at > at and next_command is None:
@@ -320,6 +332,10 @@ def explain_at(events: Iterable[StoredEvent], at: datetime, timezone: str = DEFA
         )
     if device is not None:
         lines.append(f"Then {device}.")
+    if shares is not None:
+        split = ", ".join(f"{name} {_num(watts)}" for name, watts in shares.shares_w.items())
+        failed = "; ".join(f"{name}: {error}" for name, error in shares.errors.items())
+        lines.append(f"Split over the batteries: {split}" + (f" (failed: {failed})" if failed else "") + ".")
     regulator = _regulator_words(inputs, issued)
     if regulator is not None:
         lines.append(regulator[0].upper() + regulator[1:] + ".")
@@ -335,6 +351,7 @@ def explain_at(events: Iterable[StoredEvent], at: datetime, timezone: str = DEFA
         trigger=str(inputs.get("trigger")) if inputs.get("trigger") is not None else None,
         inputs=inputs,
         device=device,
+        shares_w=dict(shares.shares_w) if shares is not None else None,
         in_force_until=next_command.at if next_command is not None else None,
         next_command=str(next_command.event.command)
         if next_command is not None and isinstance(next_command.event, CommandIssued)

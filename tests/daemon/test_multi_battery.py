@@ -24,6 +24,7 @@ from controller.domain.events import (
 )
 from controller.domain.machine import ControllerCore
 from controller.domain.regulator import ZsmRegulator
+from controller.logtools.audit import collect_audit_events, explain_at
 from controller.settings import Settings
 from controller.simulation.devices.site import LoopbackBankSite, loopback_bank_site
 from controller.simulation.plant import BatteryParams, MeterParams
@@ -110,6 +111,12 @@ def test_two_batteries_share_a_netzero_load_and_cover_an_offline_one(
     shares = [e for e in events if isinstance(e, BatterySharesAssigned)]
     assert shares and all(abs(sum(s.shares_w.values()) - s.command.battery_w) <= 2 for s in shares)
     assert [server.relay_switches for server in two.zendures] == [0, 0], "no relay switch inside NetZero"
+
+    # the audit names each battery's share of the command in force
+    audit = explain_at(collect_audit_events(log, two.clock.now()), two.clock.now())
+    assert audit.shares_w is not None and set(audit.shares_w) == {"b1", "b2"}
+    assert sum(audit.shares_w.values()) == pytest.approx(audit.battery_w, abs=2)
+    assert "Split over the batteries: b1" in audit.summary
 
     # b2 drops off the LAN: b1 takes the whole load within one write interval (+ stale time to notice).
     offline_at = two.clock.now()
