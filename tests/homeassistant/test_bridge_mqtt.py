@@ -12,7 +12,7 @@ import pytest
 
 from controller.clock import ManualClock
 from controller.daemon.server_client import StatusReport
-from controller.domain.events import OverrideRequested, ScheduleLoaded
+from controller.domain.events import BatteryReading, MeterReading, OverrideRequested, ScheduleLoaded
 from controller.domain.override import OVERRIDE_ID
 from controller.domain.schedule import Mode, Schedule
 from controller.homeassistant.bridge import HomeAssistantBridge
@@ -280,3 +280,26 @@ def test_last_will_and_broker_restart(tmp_path: Path, clock: ManualClock) -> Non
         bridge.stop()
         watcher.close()
         broker.stop()
+
+
+def test_meter_readings_handed_over_by_the_tick_feed_the_daily_counters(
+    running: tuple[HomeAssistantBridge, Probe], clock: ManualClock
+) -> None:
+    bridge, probe = running
+    probe.wait_for(bridge.topics.availability, lambda p: p == b"online")
+    battery = BatteryReading(at=NOW, soc_pct=50, battery_w=400.0)
+    for second in range(0, 1801):  # half an hour of 600 W import with 400 W from the battery
+        meter = MeterReading(at=NOW + timedelta(seconds=second), grid_w=600.0)
+        bridge.exchange([], schedule=None, lag_s=None, meter=meter, battery=battery)
+        bridge.exchange([], schedule=None, lag_s=None, meter=meter, battery=battery)  # same reading: once
+    probe.publish(bridge.topics.power_command, "100")  # any command makes the bridge re-publish
+    for _ in range(200):  # the daemon's ticks until the bridge has taken the command
+        bridge.exchange([], schedule=None, lag_s=None)
+        if any(b'"override_power_w": 100' in m.payload for m in probe.messages):
+            break
+        bridge._wake.wait(0.05)  # noqa: SLF001 - a bounded wait for the broker's delivery
+    state = _state(probe, bridge, override_power_w=100)
+    assert state["imported_kwh"] == pytest.approx(0.3)
+    assert state["avoided_kwh"] == pytest.approx(0.2)
+    assert state["exported_kwh"] == 0
+    assert state["counting_since"] == NOW.isoformat()
