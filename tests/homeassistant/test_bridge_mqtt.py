@@ -303,3 +303,24 @@ def test_meter_readings_handed_over_by_the_tick_feed_the_daily_counters(
     assert state["avoided_kwh"] == pytest.approx(0.2)
     assert state["exported_kwh"] == 0
     assert state["counting_since"] == NOW.isoformat()
+
+
+def test_a_broker_that_is_down_at_start_costs_the_daemon_nothing(tmp_path: Path, clock: ManualClock) -> None:
+    broker = PrivateBroker(tmp_path)  # not started yet
+    bridge = make_bridge("127.0.0.1", broker.port, clock)
+    topics = bridge.topics
+    bridge.start()
+    watcher: Probe | None = None
+    try:
+        meter = MeterReading(at=NOW, grid_w=100.0)
+        assert bridge.exchange([], schedule=None, lag_s=None, meter=meter) == []
+        assert not bridge.connected
+        broker.start()  # the broker comes up later: the bridge connects and announces by itself
+        watcher = Probe("127.0.0.1", broker.port, [f"{topics.discovery_prefix}/#", f"{topics.base}/#"])
+        watcher.wait_for(topics.discovery, bool, timeout_s=40)
+        watcher.wait_for(topics.availability, lambda p: p == b"online", timeout_s=40)
+    finally:
+        bridge.stop()
+        if watcher is not None:
+            watcher.close()
+        broker.stop()
