@@ -89,6 +89,7 @@ class HomeAssistantBridge:
         self._energy = DailyEnergy(ZoneInfo(settings.timezone))
         self._energy_lock = threading.Lock()
         self._last_meter_at: datetime | None = None
+        self._exchanged = False
         self._announce_at: float | None = None
         self._publish_now = False
         self._connected = threading.Event()
@@ -247,8 +248,11 @@ class HomeAssistantBridge:
             self._refresh()
         view = override_view(current, now)
         if view != self._override:
+            if not self._exchanged and view.power_w is not None:
+                self._power_w = view.power_w  # a restart in an override: show the power it runs at
             self._override = view
             self._refresh()
+        self._exchanged = True
         return events
 
     def _loaded(self, schedule: Schedule) -> ScheduleLoaded:

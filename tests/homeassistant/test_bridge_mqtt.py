@@ -324,3 +324,27 @@ def test_a_broker_that_is_down_at_start_costs_the_daemon_nothing(tmp_path: Path,
         if watcher is not None:
             watcher.close()
         broker.stop()
+
+
+def test_after_a_restart_inside_an_override_the_select_and_number_show_it(
+    running: tuple[HomeAssistantBridge, Probe],
+) -> None:
+    bridge, probe = running
+    probe.wait_for(bridge.topics.availability, lambda p: p == b"online")
+    restored = Schedule.model_validate(
+        {
+            "dated": [
+                {
+                    "id": OVERRIDE_ID,
+                    "start": (NOW - timedelta(minutes=5)).isoformat(),
+                    "end": (NOW + timedelta(minutes=25)).isoformat(),
+                    "mode": "charge",
+                    "power_w": 250,
+                }
+            ]
+        }
+    )
+    assert bridge.exchange([], schedule=restored, lag_s=None) == []
+    state = _state(probe, bridge, override_mode="charge")
+    assert state["override_power_w"] == 250
+    assert state["override_until"] == (NOW + timedelta(minutes=25)).isoformat()
