@@ -160,9 +160,15 @@ class Daemon:
                 try:
                     inputs = worker.drain()
                     if bridge is not None:  # Home Assistant's overrides join the other inputs
-                        regulator = core.regulator
+                        regulator, known = core.regulator, core.inputs
                         lag_s = regulator.lag_in_use()[0] if isinstance(regulator, ZsmRegulator) else None
-                        inputs = bridge.exchange(inputs, schedule=core.inputs.schedule, lag_s=lag_s)
+                        inputs = bridge.exchange(
+                            inputs,
+                            schedule=known.schedule,
+                            lag_s=lag_s,
+                            meter=known.meter,
+                            battery=known.battery,
+                        )
                     loop.tick(inputs)
                     failed_ticks = 0
                 except Exception:  # noqa: BLE001 - one bad tick must not stop the battery's control

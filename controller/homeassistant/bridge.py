@@ -1,10 +1,10 @@
 """The MQTT edge to Home Assistant: announce the site, publish its state, take mode overrides.
 
-Threads: paho's network loop runs the callbacks; the bridge's own publisher thread samples the daemon's
-status (for the daily energy counters) and publishes discovery and state. Neither touches the core.
-Commands from Home Assistant wait in a bounded queue until the daemon calls :meth:`exchange` from its
-control loop, which turns them into ``OverrideRequested`` + ``ScheduleLoaded`` events that the loop logs
-and feeds to the core like any other input.
+Threads: paho's network loop runs the callbacks; the bridge's own publisher thread reads the daemon's
+status and publishes discovery and state. Neither touches the core. Commands from Home Assistant wait
+in a bounded queue until the daemon calls :meth:`exchange` from its control loop, which turns them into
+``OverrideRequested`` + ``ScheduleLoaded`` events that the loop logs and feeds to the core like any other
+input; the same call hands over the newest meter reading for the daily energy counters.
 
 Connection: a last will sets the availability topic to ``offline`` (retained); after every (re)connect the
 bridge subscribes, publishes discovery (retained), ``online`` (retained) and the state. When Home Assistant
@@ -35,7 +35,13 @@ from pydantic import ValidationError
 from controller import __version__
 from controller.clock import Clock
 from controller.daemon.server_client import StatusReport
-from controller.domain.events import EventBase, OverrideRequested, ScheduleLoaded
+from controller.domain.events import (
+    BatteryReading,
+    EventBase,
+    MeterReading,
+    OverrideRequested,
+    ScheduleLoaded,
+)
 from controller.domain.override import apply_override
 from controller.domain.schedule import Schedule
 from controller.homeassistant.discovery import MODE_OPTIONS, SiteTopics, discovery_payload
@@ -81,6 +87,9 @@ class HomeAssistantBridge:
         self._override = OverrideView()
         self._lag_s: float | None = None
         self._energy = DailyEnergy(ZoneInfo(settings.timezone))
+        self._energy_lock = threading.Lock()
+        self._last_meter_at: datetime | None = None
+        self._exchanged = False
         self._announce_at: float | None = None
         self._publish_now = False
         self._connected = threading.Event()
@@ -197,15 +206,27 @@ class HomeAssistantBridge:
     # -- the control loop's side ---------------------------------------------------------------------
 
     def exchange(
-        self, incoming: Sequence[EventBase], *, schedule: Schedule | None, lag_s: float | None
+        self,
+        incoming: Sequence[EventBase],
+        *,
+        schedule: Schedule | None,
+        lag_s: float | None,
+        meter: MeterReading | None = None,
+        battery: BatteryReading | None = None,
     ) -> list[EventBase]:
-        """Called by the daemon each tick with the other inputs and the schedule in force.
+        """Called by the daemon each tick with the other inputs and what the core knows now.
 
         Returns ``incoming`` plus the events of Home Assistant's commands. An override in force is put
         back into any schedule that arrives from elsewhere, so a schedule fetch does not end it early.
+        Each new meter reading (with the battery power known then) feeds the daily energy counters, at
+        the reading's own time, so a meter that stops sending stops the counting.
         """
         now = self.clock.now()
         self._lag_s = lag_s
+        if meter is not None and meter.at != self._last_meter_at:
+            self._last_meter_at = meter.at
+            with self._energy_lock:
+                self._energy.add(meter.at, meter.grid_w, battery.battery_w if battery is not None else None)
         events = list(incoming)
         current = schedule
         for event in incoming:
@@ -227,8 +248,11 @@ class HomeAssistantBridge:
             self._refresh()
         view = override_view(current, now)
         if view != self._override:
+            if not self._exchanged and view.power_w is not None:
+                self._power_w = view.power_w  # a restart in an override: show the power it runs at
             self._override = view
             self._refresh()
+        self._exchanged = True
         return events
 
     def _loaded(self, schedule: Schedule) -> ScheduleLoaded:
@@ -305,7 +329,6 @@ class HomeAssistantBridge:
 
     def _step(self, next_state: float) -> float:
         status = self._status()
-        self._energy.add(self.clock.now(), status.grid_w, status.battery_w)
         if not self._connected.is_set():
             return next_state
         now = self.clock.monotonic()
@@ -317,7 +340,9 @@ class HomeAssistantBridge:
             self._publish_now = True
         if self._publish_now or now >= next_state:
             self._publish_now = False
-            payload = state_payload(status, self._energy.totals(), self._lag_s, self._override, self._power_w)
+            with self._energy_lock:
+                totals = self._energy.totals()
+            payload = state_payload(status, totals, self._lag_s, self._override, self._power_w)
             self.client.publish(self.topics.state, json.dumps(payload), qos=1, retain=True)
             return now + self.settings.publish_interval_s
         return next_state

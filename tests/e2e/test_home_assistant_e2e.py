@@ -49,9 +49,12 @@ def test_home_assistant_overrides_the_mode_end_to_end(tmp_path: Path) -> None:
                 timeout_s=30,
             )
             w.poll(lambda: w.zendure.settings.outputLimit == 250, what="the battery discharging 250 W")
-            state = json.loads(
-                probe.wait_for(topics.state, lambda p: b"Discharging" in p, timeout_s=30).payload
+            overridden = probe.wait_for(
+                topics.state,
+                lambda p: bool(p) and json.loads(p)["override_mode"] == "discharge" and b"Discharging" in p,
+                timeout_s=30,
             )
+            state = json.loads(overridden.payload)
             assert state["slot_mode"] == "discharge" and state["override_power_w"] == 250
 
             mark = len(probe.messages)
@@ -62,6 +65,11 @@ def test_home_assistant_overrides_the_mode_end_to_end(tmp_path: Path) -> None:
                 timeout_s=30,
                 after=mark,
             )
+            # counted from the meter's readings: import, and import avoided by the discharging battery
+            counted = probe.wait_for(
+                topics.state, lambda p: bool(p) and (json.loads(p)["avoided_kwh"] or 0) > 0, timeout_s=30
+            )
+            assert json.loads(counted.payload)["imported_kwh"] > 0
             assert w.stop_daemon(proc) == 0, w.daemon_log()
             probe.wait_for(topics.availability, lambda p: p == b"offline", after=len(probe.messages) - 1)
 

@@ -12,7 +12,7 @@ import pytest
 
 from controller.clock import ManualClock
 from controller.daemon.server_client import StatusReport
-from controller.domain.events import OverrideRequested, ScheduleLoaded
+from controller.domain.events import BatteryReading, MeterReading, OverrideRequested, ScheduleLoaded
 from controller.domain.override import OVERRIDE_ID
 from controller.domain.schedule import Mode, Schedule
 from controller.homeassistant.bridge import HomeAssistantBridge
@@ -280,3 +280,71 @@ def test_last_will_and_broker_restart(tmp_path: Path, clock: ManualClock) -> Non
         bridge.stop()
         watcher.close()
         broker.stop()
+
+
+def test_meter_readings_handed_over_by_the_tick_feed_the_daily_counters(
+    running: tuple[HomeAssistantBridge, Probe], clock: ManualClock
+) -> None:
+    bridge, probe = running
+    probe.wait_for(bridge.topics.availability, lambda p: p == b"online")
+    battery = BatteryReading(at=NOW, soc_pct=50, battery_w=400.0)
+    for second in range(0, 1801):  # half an hour of 600 W import with 400 W from the battery
+        meter = MeterReading(at=NOW + timedelta(seconds=second), grid_w=600.0)
+        bridge.exchange([], schedule=None, lag_s=None, meter=meter, battery=battery)
+        bridge.exchange([], schedule=None, lag_s=None, meter=meter, battery=battery)  # same reading: once
+    probe.publish(bridge.topics.power_command, "100")  # any command makes the bridge re-publish
+    for _ in range(200):  # the daemon's ticks until the bridge has taken the command
+        bridge.exchange([], schedule=None, lag_s=None)
+        if any(b'"override_power_w": 100' in m.payload for m in probe.messages):
+            break
+        bridge._wake.wait(0.05)  # noqa: SLF001 - a bounded wait for the broker's delivery
+    state = _state(probe, bridge, override_power_w=100)
+    assert state["imported_kwh"] == pytest.approx(0.3)
+    assert state["avoided_kwh"] == pytest.approx(0.2)
+    assert state["exported_kwh"] == 0
+    assert state["counting_since"] == NOW.isoformat()
+
+
+def test_a_broker_that_is_down_at_start_costs_the_daemon_nothing(tmp_path: Path, clock: ManualClock) -> None:
+    broker = PrivateBroker(tmp_path)  # not started yet
+    bridge = make_bridge("127.0.0.1", broker.port, clock)
+    topics = bridge.topics
+    bridge.start()
+    watcher: Probe | None = None
+    try:
+        meter = MeterReading(at=NOW, grid_w=100.0)
+        assert bridge.exchange([], schedule=None, lag_s=None, meter=meter) == []
+        assert not bridge.connected
+        broker.start()  # the broker comes up later: the bridge connects and announces by itself
+        watcher = Probe("127.0.0.1", broker.port, [f"{topics.discovery_prefix}/#", f"{topics.base}/#"])
+        watcher.wait_for(topics.discovery, bool, timeout_s=40)
+        watcher.wait_for(topics.availability, lambda p: p == b"online", timeout_s=40)
+    finally:
+        bridge.stop()
+        if watcher is not None:
+            watcher.close()
+        broker.stop()
+
+
+def test_after_a_restart_inside_an_override_the_select_and_number_show_it(
+    running: tuple[HomeAssistantBridge, Probe],
+) -> None:
+    bridge, probe = running
+    probe.wait_for(bridge.topics.availability, lambda p: p == b"online")
+    restored = Schedule.model_validate(
+        {
+            "dated": [
+                {
+                    "id": OVERRIDE_ID,
+                    "start": (NOW - timedelta(minutes=5)).isoformat(),
+                    "end": (NOW + timedelta(minutes=25)).isoformat(),
+                    "mode": "charge",
+                    "power_w": 250,
+                }
+            ]
+        }
+    )
+    assert bridge.exchange([], schedule=restored, lag_s=None) == []
+    state = _state(probe, bridge, override_mode="charge")
+    assert state["override_power_w"] == 250
+    assert state["override_until"] == (NOW + timedelta(minutes=25)).isoformat()
