@@ -144,7 +144,7 @@ class BatteryGroup:
         temperatures = [r.temperature_c for r in readings if r.temperature_c is not None]
         return BatteryReading(
             at=max(r.at for r in readings),
-            soc_pct=round(soc, 2),
+            soc_pct=round(soc, 3),
             battery_w=sum(r.battery_w for r in readings),
             max_discharge_w=round(sum(unit.limit_w(True) for unit in units)),
             max_charge_w=round(sum(unit.limit_w(False) for unit in units)),

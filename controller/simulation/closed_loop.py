@@ -99,9 +99,30 @@ class Scenario:
         return min(total, self.duration_s) if self.duration_s is not None else total
 
     def limits_for(self, battery: BatteryPlant | PlantBank) -> PowerLimits:
-        """Effective limits: config ∧ live device limits, 0 at the controller's SoC limits."""
-        soc = battery.soc_pct
+        """Effective limits: config ∧ live device limits, 0 at the controller's SoC limits.
+
+        For a bank the combined SoC stops it as the controller sees it, and within that each battery counts on
+        its own (one at its SoC limit adds nothing), as the allocator does.
+        """
         lim = self.limits
+        if isinstance(battery, PlantBank):
+            members = battery.members
+            soc = battery.soc_pct
+            can_discharge = (
+                0.0
+                if soc <= lim.min_soc_pct
+                else sum(m.live_max_discharge_w for m in members if m.soc_pct > lim.min_soc_pct)
+            )
+            can_charge = (
+                0.0
+                if soc >= lim.max_soc_pct
+                else sum(m.live_max_charge_w for m in members if m.soc_pct < lim.max_soc_pct)
+            )
+            return PowerLimits(
+                max_discharge_w=int(min(lim.max_discharge_w, can_discharge)),
+                max_charge_w=int(min(lim.max_charge_w, can_charge)),
+            )
+        soc = battery.soc_pct
         discharge = (
             0 if soc <= lim.min_soc_pct else int(min(lim.max_discharge_w, battery.live_max_discharge_w))
         )
