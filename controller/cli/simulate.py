@@ -54,7 +54,6 @@ def register(subparsers: Any) -> None:
         default="2026-06-01T06:00:00+00:00",
         help="virtual start time (ISO 8601; default 06:00 UTC)",
     )
-    p.add_argument("--engine", choices=("machine", "direct"), default="machine", help=argparse.SUPPRESS)
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the metrics as JSON")
     out.add_argument("--timeseries", type=Path, default=None, metavar="OUT.csv", help="per-second CSV")
@@ -197,7 +196,6 @@ def _simulate(args: argparse.Namespace) -> int:
                 controller=name,
                 event_sink=log.append_many if log is not None else None,
                 progress=bar.update if bar is not None else None,
-                engine=args.engine,
             )
         finally:
             if bar is not None:
@@ -230,7 +228,7 @@ def _simulate(args: argparse.Namespace) -> int:
         print(format_table([(r.controller, r.metrics) for r in results]))
         for r in results:
             print(
-                f"{r.controller}: {r.sim_speed:,.0f} simulated s per wall s ({r.engine} engine)",
+                f"{r.controller}: {r.sim_speed:,.0f} simulated s per wall s",
                 file=sys.stderr,
             )
     return 0
@@ -285,7 +283,6 @@ def _json(args: argparse.Namespace, scenario: Any, regulation: Any, results: lis
         r.controller: {
             **r.metrics.model_dump(),
             "sim_speed_s_per_s": round(r.sim_speed, 1),
-            "engine": r.engine,
             "events_logged": r.events_logged,
             "lag_estimate_s": r.lag_estimates[-1][1] if r.lag_estimates else None,
             "lag_confidence": r.lag_estimates[-1][2] if r.lag_estimates else None,

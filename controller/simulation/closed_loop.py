@@ -4,14 +4,15 @@ Each simulated second ``k`` (time ``start + k s``):
 
 1. the battery steps to ``k`` (commands issued before take effect after the dead time);
 2. the true grid ``load − pv − battery`` is recorded into the meter;
-3. due meter telegrams become :class:`MeterReading` events, every ``battery_read_interval_s`` a
-   :class:`BatteryReading` (with the live limits and ``socLimit``);
+3. every ``battery_read_interval_s`` a :class:`BatteryReading` (with the live limits and ``socLimit``),
+   then the due meter telegrams as :class:`MeterReading` events (the daemon's order);
 4. the controller handles them and ticks; the commands it issues go to the battery at ``k``;
 5. the row of the time series is recorded.
 
-Two engines drive the regulator: ``machine`` runs the real :class:`controller.domain.machine.ControllerCore`
-(states, schedule, safety) with the regulator inside; ``direct`` calls the regulator itself with the same
-limits rule (a fast stand-in used before the machine existed and for regulator-only studies).
+Steps 3 and 4 are one :meth:`controller.domain.machine.ControllerCore.step`, the call the daemon and replay
+make: the real core (states, schedule, safety) with the regulator inside. The run's log (``event_sink``)
+holds the inputs and the core's outputs; it has no per-tick marker, because the simulator ticks every
+second and replay knows that.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from controller.domain.baselines import LaggedOracleRegulator, NaiveRegulator, OracleRegulator
-from controller.domain.commands import Command
 from controller.domain.events import (
     BatteryReading,
     CommandIssued,
@@ -34,6 +34,7 @@ from controller.domain.events import (
     MeterReading,
     ScheduleLoaded,
 )
+from controller.domain.machine import ControllerCore
 from controller.domain.regulation import PowerLimits, RegulationMode, Regulator
 from controller.domain.regulator import ZsmRegulator
 from controller.settings import LimitSettings, RegulationSettings
@@ -44,7 +45,6 @@ from controller.simulation.timeseries import SimSeries
 __all__ = [
     "CONTROLLERS",
     "ControllerName",
-    "Engine",
     "Scenario",
     "SimResult",
     "build_regulator",
@@ -57,9 +57,6 @@ LOGGER = logging.getLogger(__name__)
 ControllerName = Literal["zsm", "naive", "oracle", "lagged-oracle"]
 CONTROLLERS: tuple[ControllerName, ...] = ("naive", "oracle", "lagged-oracle", "zsm")
 EventSink = Callable[[list[EventBase]], None]
-Engine = Literal["machine", "direct"]
-
-_STATE_NAMES = {RegulationMode.NETZERO: "NetZero", RegulationMode.NETZERO_PLUS: "NetZeroPlus"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,6 @@ class SimResult:
     metrics: Metrics
     wall_s: float
     cpu_s: float
-    engine: str
     events_logged: int = 0
     lag_estimates: list[tuple[float, float, float]] = field(default_factory=list)  # (t_s, lag_s, confidence)
 
@@ -181,13 +177,11 @@ def run_closed_loop(
     controller: str = "custom",
     event_sink: EventSink | None = None,
     progress: Callable[[int], None] | None = None,
-    engine: Engine = "machine",
     start_threshold_w: float | None = None,
 ) -> SimResult:
-    """Run ``regulator`` against the scenario's plant and compute the metrics.
+    """Run ``regulator`` inside the real core against the scenario's plant and compute the metrics.
 
-    ``engine="machine"`` runs the real state machine around the regulator; ``"direct"`` drives the regulator
-    alone. ``event_sink`` receives every event of the run in order (inputs and outputs), in batches.
+    ``event_sink`` receives every event of the run in order (inputs and outputs), in batches.
     """
     wall0 = time.perf_counter()
     cpu0 = time.process_time()
@@ -197,11 +191,8 @@ def run_closed_loop(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        if engine == "machine":
-            threshold = scenario.battery.start_threshold_w if start_threshold_w is None else start_threshold_w
-            logged = _run_machine(scenario, regulator, series, lag_estimates, event_sink, progress, threshold)
-        else:
-            logged = _run_direct(scenario, regulator, series, lag_estimates, event_sink, progress)
+        threshold = scenario.battery.start_threshold_w if start_threshold_w is None else start_threshold_w
+        logged = _run(scenario, regulator, series, lag_estimates, event_sink, progress, threshold)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -214,106 +205,9 @@ def run_closed_loop(
         metrics=metrics,
         wall_s=wall,
         cpu_s=cpu,
-        engine=engine,
         events_logged=logged,
         lag_estimates=lag_estimates,
     )
-
-
-def _run_direct(
-    scenario: Scenario,
-    regulator: Regulator,
-    series: SimSeries,
-    lag_estimates: list[tuple[float, float, float]],
-    event_sink: EventSink | None,
-    progress: Callable[[int], None] | None,
-) -> int:
-    house = scenario.household
-    battery = BatteryPlant(scenario.battery)
-    meter = MeterPlant(scenario.meter)
-    mode = scenario.mode
-    state = _STATE_NAMES[mode]
-    mode_name = mode.value
-    start = scenario.start
-    read_every = max(1, int(scenario.battery_read_interval_s))
-    offset = scenario.target_offset_w
-    setpoint = 0.0
-    meter_w: float | None = None
-    logged = 0
-    pending: list[EventBase] = []
-    load_l, pv_l = house.load_w, house.pv_w
-    regulator.reset()
-    initial = CommandIssued(at=start, command=Command.standby(), state=state, reason="simulation start")
-    regulator.observe(initial)
-    if event_sink is not None:
-        pending.append(initial)
-    for k in range(scenario.seconds):
-        now = start + timedelta(seconds=k)
-        b = battery.step(k)
-        load = load_l[k]
-        pv = pv_l[k]
-        grid = round(load - pv - b, 1)
-        meter.record(k, grid)
-        for telegram in meter.poll(k):
-            reading = MeterReading(
-                at=start + timedelta(seconds=telegram.at_s),
-                grid_w=telegram.grid_w,
-                meter_time=start + timedelta(seconds=telegram.at_s),
-            )
-            regulator.observe(reading)
-            meter_w = telegram.grid_w
-            if event_sink is not None:
-                pending.append(reading)
-        if k % read_every == 0:
-            battery_reading = _battery_reading(battery, now)
-            regulator.observe(battery_reading)
-            if event_sink is not None:
-                pending.append(battery_reading)
-        limits = scenario.limits_for(battery)
-        decision = regulator.decide(now, mode, limits, offset)
-        if decision is not None:
-            for event in decision.events:
-                lag = getattr(event, "lag_s", None)
-                if lag is not None:
-                    lag_estimates.append((float(k), float(lag), float(getattr(event, "confidence", 0.0))))
-            if event_sink is not None:
-                pending.extend(decision.events)
-            if decision.write and decision.battery_w != setpoint:
-                setpoint = decision.battery_w
-                issued = CommandIssued(
-                    at=now,
-                    command=Command.from_battery_w(setpoint),
-                    state=state,
-                    reason="regulate",
-                    inputs=decision.inputs,
-                )
-                regulator.observe(issued)
-                battery.command(setpoint, at=k)
-                series.commands.append((float(k), setpoint))
-                if event_sink is not None:
-                    pending.append(issued)
-        if event_sink is not None and len(pending) >= 512:
-            event_sink(pending)
-            logged += len(pending)
-            pending = []
-        series.t_s.append(float(k))
-        series.load_w.append(load)
-        series.pv_w.append(pv)
-        series.battery_w.append(b)
-        series.grid_w.append(grid)
-        series.meter_w.append(meter_w)
-        series.setpoint_w.append(setpoint)
-        series.soc_pct.append(round(battery.soc_pct, 3))
-        series.state.append(state)
-        series.mode.append(mode_name)
-        series.max_discharge_w.append(float(limits.max_discharge_w))
-        series.max_charge_w.append(float(limits.max_charge_w))
-        if progress is not None and k % 3600 == 3599:
-            progress(3600)
-    if event_sink is not None and pending:
-        event_sink(pending)
-        logged += len(pending)
-    return logged
 
 
 def _battery_reading(battery: BatteryPlant, now: datetime) -> BatteryReading:
@@ -329,7 +223,7 @@ def _battery_reading(battery: BatteryPlant, now: datetime) -> BatteryReading:
     )
 
 
-def _run_machine(
+def _run(
     scenario: Scenario,
     regulator: Regulator,
     series: SimSeries,
@@ -338,8 +232,6 @@ def _run_machine(
     progress: Callable[[int], None] | None,
     start_threshold_w: float,
 ) -> int:
-    from controller.domain.machine import ControllerCore  # the machine is optional for direct runs
-
     house = scenario.household
     battery = BatteryPlant(scenario.battery)
     meter = MeterPlant(scenario.meter)
@@ -356,10 +248,9 @@ def _run_machine(
     logged = 0
     log: list[EventBase] = []
     load_l, pv_l = house.load_w, house.pv_w
-    schedule = ScheduleLoaded(at=start, source="simulation", schedule=scenario.schedule_json())
-    core.handle(schedule)
-    if event_sink is not None:
-        log.append(schedule)
+    inputs: list[EventBase] = [
+        ScheduleLoaded(at=start, source="simulation", schedule=scenario.schedule_json())
+    ]
     regulated = {"netzero", "netzero_plus"}
     for k in range(scenario.seconds):
         now = start + timedelta(seconds=k)
@@ -368,20 +259,17 @@ def _run_machine(
         pv = pv_l[k]
         grid = round(load - pv - b, 1)
         meter.record(k, grid)
+        if k % read_every == 0:  # the battery first, as the daemon polls it
+            inputs.append(_battery_reading(battery, now))
         for telegram in meter.poll(k):
             at = start + timedelta(seconds=telegram.at_s)
-            reading = MeterReading(at=at, grid_w=telegram.grid_w, meter_time=at)
-            core.handle(reading)
+            inputs.append(MeterReading(at=at, grid_w=telegram.grid_w, meter_time=at))
             meter_w = telegram.grid_w
-            if event_sink is not None:
-                log.append(reading)
-        if k % read_every == 0:
-            battery_reading = _battery_reading(battery, now)
-            core.handle(battery_reading)
-            if event_sink is not None:
-                log.append(battery_reading)
-        core.tick(now)
-        for event in core.take_pending():
+        decided = core.step(now, inputs)
+        if event_sink is not None:
+            log.extend(inputs)
+        inputs = []
+        for event in decided:
             if isinstance(event, CommandIssued):
                 setpoint = float(event.command.battery_w)
                 battery.command(setpoint, at=k)
