@@ -18,7 +18,7 @@ from controller.clock import utc
 
 __all__ = ["register"]
 
-_CONTROLLERS = ("zsm", "naive", "oracle", "lagged-oracle")
+_CONTROLLERS = ("zsm", "naive", "oracle", "lagged-oracle", "lagged-oracle-plant")
 
 
 def _lag_arg(text: str) -> float | str:
@@ -68,6 +68,12 @@ def register(subparsers: Any) -> None:
         default=None,
         help="lag the controller is told: S or auto (default: --lag)",
     )
+    meter.add_argument(
+        "--assume-lag-min", type=float, default=None, help="smallest lag the regulator must be stable for"
+    )
+    meter.add_argument(
+        "--assume-lag-max", type=float, default=None, help="largest lag the regulator must be stable for"
+    )
     meter.add_argument("--lag-mode", choices=("constant", "drift", "jitter"), default="constant")
     meter.add_argument("--lag-min", type=float, default=None, help="drift: smallest lag, s")
     meter.add_argument("--lag-max", type=float, default=None, help="drift: largest lag, s")
@@ -88,6 +94,18 @@ def register(subparsers: Any) -> None:
     bat.add_argument("--battery-initial-soc", type=float, default=50.0, help="percent")
     bat.add_argument("--battery-dead-time-s", type=float, default=2.0)
     bat.add_argument("--battery-ramp-w-per-s", type=float, default=400.0)
+    bat.add_argument(
+        "--assume-battery-dead-time-s",
+        type=_lag_arg,
+        default=None,
+        help="dead time the regulator is told: S or auto (default: --battery-dead-time-s)",
+    )
+    bat.add_argument(
+        "--assume-battery-ramp-w-per-s",
+        type=float,
+        default=None,
+        help="ramp the regulator is told, W/s (default: --battery-ramp-w-per-s)",
+    )
     bat.add_argument("--battery-start-threshold-w", type=float, default=50.0)
     bat.add_argument("--battery-quantum-w", type=float, default=0.0, help="output quantisation step, W")
     bat.add_argument("--battery-min-soc", type=float, default=5.0, help="device discharge cut-off, percent")
@@ -172,6 +190,7 @@ def _simulate(args: argparse.Namespace) -> int:
         build_regulator,
         regulation_for,
         run_closed_loop,
+        scenario_for,
     )
     from controller.simulation.plant import TraceFormatError
     from controller.simulation.report import format_table
@@ -183,16 +202,25 @@ def _simulate(args: argparse.Namespace) -> int:
     except (ConfigError, TraceFormatError, OSError, ValueError) as err:
         print(f"zsm simulate: {err}", file=sys.stderr)
         return 2
-    regulation = regulation_for(scenario, settings.regulation, assume_lag=args.assume_lag)
+    regulation = regulation_for(
+        scenario,
+        settings.regulation,
+        assume_lag=args.assume_lag,
+        assume_dead_time_s=args.assume_battery_dead_time_s,
+        assume_ramp_w_per_s=args.assume_battery_ramp_w_per_s,
+        assume_lag_min_s=args.assume_lag_min,
+        assume_lag_max_s=args.assume_lag_max,
+    )
     names = list(CONTROLLERS) if args.compare else [args.controller]
     results: list[SimResult] = []
     for name in names:
         log = _open_log(args.log, name, len(names)) if args.log is not None else None
         bar = _progress(args, scenario.seconds, name)
         try:
+            run_in = scenario_for(name, scenario)
             result = run_closed_loop(
-                scenario,
-                build_regulator(name, scenario, regulation),
+                run_in,
+                build_regulator(name, run_in, regulation),
                 controller=name,
                 event_sink=log.append_many if log is not None else None,
                 progress=bar.update if bar is not None else None,

@@ -21,7 +21,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -48,14 +48,17 @@ __all__ = [
     "Scenario",
     "SimResult",
     "build_regulator",
+    "scenario_for",
     "regulation_for",
     "run_closed_loop",
 ]
 
 LOGGER = logging.getLogger(__name__)
 
-ControllerName = Literal["zsm", "naive", "oracle", "lagged-oracle"]
+ControllerName = Literal["zsm", "naive", "oracle", "lagged-oracle", "lagged-oracle-plant"]
 CONTROLLERS: tuple[ControllerName, ...] = ("naive", "oracle", "lagged-oracle", "zsm")
+#: A battery that follows a command at once and fully: the plant of the ``lagged-oracle`` reference.
+_IDEAL_PLANT = {"dead_time_s": 0.0, "ramp_w_per_s": 1e9, "start_threshold_w": 0.0, "quantum_w": 0.0}
 EventSink = Callable[[list[EventBase]], None]
 
 
@@ -126,19 +129,51 @@ class SimResult:
 
 
 def regulation_for(
-    scenario: Scenario, base: RegulationSettings | None = None, *, assume_lag: float | str | None = None
+    scenario: Scenario,
+    base: RegulationSettings | None = None,
+    *,
+    assume_lag: float | str | None = None,
+    assume_dead_time_s: float | str | None = None,
+    assume_ramp_w_per_s: float | None = None,
+    assume_lag_min_s: float | None = None,
+    assume_lag_max_s: float | None = None,
 ) -> RegulationSettings:
-    """Regulator settings told the battery's characteristics and the lag (default: the meter's true lag)."""
+    """Regulator settings told the battery's characteristics and the lag (default: the plant's true values).
+
+    ``assume_*`` tell the regulator something else: the lag (seconds or ``auto``), the battery's dead time
+    (seconds, or ``auto``: keep the configured model), its ramp, and the lag band it must be stable in
+    (default: ``base``'s band).
+    """
     base = base or RegulationSettings()
     lag: float | str = scenario.meter.lag_s if assume_lag is None else assume_lag
-    return base.model_copy(
-        update={
-            "lag_s": lag if lag == "auto" else float(lag),
-            "start_threshold_w": scenario.battery.start_threshold_w,
-            "battery_dead_time_s": scenario.battery.dead_time_s,
-            "battery_ramp_w_per_s": scenario.battery.ramp_w_per_s,
-        }
-    )
+    update: dict[str, object] = {
+        "lag_s": lag if lag == "auto" else float(lag),
+        "start_threshold_w": scenario.battery.start_threshold_w,
+        "battery_ramp_w_per_s": scenario.battery.ramp_w_per_s
+        if assume_ramp_w_per_s is None
+        else assume_ramp_w_per_s,
+    }
+    if assume_dead_time_s is None:
+        update["battery_dead_time_s"] = scenario.battery.dead_time_s
+    elif assume_dead_time_s != "auto":
+        update["battery_dead_time_s"] = float(assume_dead_time_s)
+    if assume_lag_min_s is not None:
+        update["lag_min_s"] = assume_lag_min_s
+    if assume_lag_max_s is not None:
+        update["lag_max_s"] = assume_lag_max_s
+    return base.model_copy(update=update)
+
+
+def scenario_for(name: ControllerName, scenario: Scenario) -> Scenario:
+    """The scenario a controller is run in: ``lagged-oracle`` (the reference) gets an ideal battery.
+
+    The reference is the information limit: the battery output equals the true net load ``lag`` seconds
+    earlier, clipped to the battery's power limits, with no dead time, ramp or start threshold.
+    ``lagged-oracle-plant`` is the same knowledge behind the scenario's real battery.
+    """
+    if name != "lagged-oracle":
+        return scenario
+    return replace(scenario, battery=replace(scenario.battery, **_IDEAL_PLANT))
 
 
 def build_regulator(
@@ -160,13 +195,16 @@ def build_regulator(
         return OracleRegulator(
             truth, lookahead_s=scenario.battery.dead_time_s + 1.0, start_threshold_w=threshold
         )
-    if name == "lagged-oracle":
+    if name in ("lagged-oracle", "lagged-oracle-plant"):
         meter = MeterPlant(scenario.meter)
+        ideal = name == "lagged-oracle"
+        # the ideal plant acts one tick after a command: decide one tick ahead so output(t) = net(t - lag)
+        ahead = 1.0 if ideal else 0.0
 
         def lag(at: datetime) -> float:
-            return meter.lag_at((at - start).total_seconds())
+            return max(0.0, meter.lag_at((at - start).total_seconds()) - ahead)
 
-        return LaggedOracleRegulator(truth, lag_s=lag, start_threshold_w=threshold)
+        return LaggedOracleRegulator(truth, lag_s=lag, start_threshold_w=0.0 if ideal else threshold)
     raise ValueError(f"unknown controller {name!r}")
 
 
