@@ -264,8 +264,17 @@ class RegulationSettings(_Section):
         le=120,
         description="Lag assumed with lag_s = 'auto' until the estimate is confident",
     )
+    lag_min_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=120,
+        description="Smallest meter lag the regulator must stay stable for (band lag_min_s..lag_max_s)",
+    )
     lag_max_s: float = Field(
-        default=40.0, gt=0, le=120, description="Largest meter lag the estimator considers"
+        default=40.0,
+        gt=0,
+        le=120,
+        description="Largest meter lag the regulator must stay stable for and the estimator considers",
     )
     lag_window_s: float = Field(
         default=150.0, gt=0, description="Memory (time constant) of the online lag estimator, seconds"

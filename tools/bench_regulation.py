@@ -11,6 +11,7 @@ lag (20 s for the drifting meter); ``zsm-auto`` is told ``auto`` and learns it. 
 second. Then one simulated day at 1 Hz with machine + zsm + SQLite event log is timed.
 
     python tools/bench_regulation.py [--quick] [--json] [--jobs N]
+    python tools/bench_regulation.py --robustness [--hours H] [--json] [--jobs N]
 
 The traces ship with the repository (CC BY 4.0, attribution in their README).
 """
@@ -196,7 +197,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--speed-hours", type=float, default=24.0, help="length of the speed run (default 24)"
     )
+    parser.add_argument(
+        "--robustness",
+        action="store_true",
+        help="the robustness matrix (lag, telegram, dead-time and ramp mismatch) instead of the lag sweep",
+    )
+    parser.add_argument(
+        "--hours", type=float, default=None, help="--robustness: cut the traces to this many hours"
+    )
     args = parser.parse_args(argv)
+    if args.robustness:
+        from tools.bench_robustness import format_rows, robustness
+
+        wall0 = time.perf_counter()
+        rows = robustness(args.hours, args.jobs)
+        wall = round(time.perf_counter() - wall0, 1)
+        if args.json:
+            print(json.dumps({"hours": args.hours, "rows": rows, "bench_wall_s": wall}, indent=1))
+        else:
+            print(format_rows(rows))
+            print(f"\nBenchmark runs: {wall} s wall on {args.jobs} worker(s).")
+        return 0
     notes: list[str] = []
     rae, cyprus = SHARED / "rae_household.csv", SHARED / "cyprus_netload.csv"
     if rae.is_file():

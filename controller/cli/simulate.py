@@ -19,7 +19,7 @@ from controller.clock import utc
 
 __all__ = ["register"]
 
-_CONTROLLERS = ("zsm", "naive", "oracle", "lagged-oracle")
+_CONTROLLERS = ("zsm", "naive", "oracle", "lagged-oracle", "lagged-oracle-plant")
 
 
 def _lag_arg(text: str) -> float | str:
@@ -55,7 +55,6 @@ def register(subparsers: Any) -> None:
         default="2026-06-01T06:00:00+00:00",
         help="virtual start time (ISO 8601; default 06:00 UTC)",
     )
-    p.add_argument("--engine", choices=("machine", "direct"), default="machine", help=argparse.SUPPRESS)
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the metrics as JSON")
     out.add_argument("--timeseries", type=Path, default=None, metavar="OUT.csv", help="per-second CSV")
@@ -69,6 +68,12 @@ def register(subparsers: Any) -> None:
         type=_lag_arg,
         default=None,
         help="lag the controller is told: S or auto (default: --lag)",
+    )
+    meter.add_argument(
+        "--assume-lag-min", type=float, default=None, help="smallest lag the regulator must be stable for"
+    )
+    meter.add_argument(
+        "--assume-lag-max", type=float, default=None, help="largest lag the regulator must be stable for"
     )
     meter.add_argument("--lag-mode", choices=("constant", "drift", "jitter"), default="constant")
     meter.add_argument("--lag-min", type=float, default=None, help="drift: smallest lag, s")
@@ -90,6 +95,18 @@ def register(subparsers: Any) -> None:
     bat.add_argument("--battery-initial-soc", type=float, default=50.0, help="percent")
     bat.add_argument("--battery-dead-time-s", type=float, default=2.0)
     bat.add_argument("--battery-ramp-w-per-s", type=float, default=400.0)
+    bat.add_argument(
+        "--assume-battery-dead-time-s",
+        type=_lag_arg,
+        default=None,
+        help="dead time the regulator is told: S or auto (default: --battery-dead-time-s)",
+    )
+    bat.add_argument(
+        "--assume-battery-ramp-w-per-s",
+        type=float,
+        default=None,
+        help="ramp the regulator is told, W/s (default: --battery-ramp-w-per-s)",
+    )
     bat.add_argument("--battery-start-threshold-w", type=float, default=50.0)
     bat.add_argument("--battery-quantum-w", type=float, default=0.0, help="output quantisation step, W")
     bat.add_argument("--battery-min-soc", type=float, default=5.0, help="device discharge cut-off, percent")
@@ -222,6 +239,7 @@ def _simulate(args: argparse.Namespace) -> int:
         build_regulator,
         regulation_for,
         run_closed_loop,
+        scenario_for,
     )
     from controller.simulation.plant import TraceFormatError
     from controller.simulation.report import format_table
@@ -233,20 +251,28 @@ def _simulate(args: argparse.Namespace) -> int:
     except (ConfigError, TraceFormatError, OSError, ValueError) as err:
         print(f"zsm simulate: {err}", file=sys.stderr)
         return 2
-    regulation = regulation_for(scenario, settings.regulation, assume_lag=args.assume_lag)
+    regulation = regulation_for(
+        scenario,
+        settings.regulation,
+        assume_lag=args.assume_lag,
+        assume_dead_time_s=args.assume_battery_dead_time_s,
+        assume_ramp_w_per_s=args.assume_battery_ramp_w_per_s,
+        assume_lag_min_s=args.assume_lag_min,
+        assume_lag_max_s=args.assume_lag_max,
+    )
     names = list(CONTROLLERS) if args.compare else [args.controller]
     results: list[SimResult] = []
     for name in names:
         log = _open_log(args.log, name, len(names)) if args.log is not None else None
         bar = _progress(args, scenario.seconds, name)
         try:
+            run_in = scenario_for(name, scenario)
             result = run_closed_loop(
-                scenario,
-                build_regulator(name, scenario, regulation),
+                run_in,
+                build_regulator(name, run_in, regulation),
                 controller=name,
                 event_sink=log.append_many if log is not None else None,
                 progress=bar.update if bar is not None else None,
-                engine=args.engine,
             )
         finally:
             if bar is not None:
@@ -287,7 +313,7 @@ def _simulate(args: argparse.Namespace) -> int:
                 )
         for r in results:
             print(
-                f"{r.controller}: {r.sim_speed:,.0f} simulated s per wall s ({r.engine} engine)",
+                f"{r.controller}: {r.sim_speed:,.0f} simulated s per wall s",
                 file=sys.stderr,
             )
     return 0
@@ -343,7 +369,6 @@ def _json(args: argparse.Namespace, scenario: Any, regulation: Any, results: lis
         r.controller: {
             **r.metrics.model_dump(),
             "sim_speed_s_per_s": round(r.sim_speed, 1),
-            "engine": r.engine,
             "events_logged": r.events_logged,
             "lag_estimate_s": r.lag_estimates[-1][1] if r.lag_estimates else None,
             "lag_confidence": r.lag_estimates[-1][2] if r.lag_estimates else None,

@@ -31,7 +31,7 @@ from controller.domain.events import (
 from controller.domain.machine import ControllerCore
 from storage.event_log import EventLog, EventLogError
 
-__all__ = ["BatteryPort", "ControlLoop", "MeterPort", "restore_events"]
+__all__ = ["BatteryPort", "ControlLoop", "MeterPort", "RestoreTail", "restore_events"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -65,8 +65,36 @@ class MeterPort(Protocol):
     def read(self) -> MeterReading | None: ...
 
 
+class RestoreTail:
+    """What the core needs to resume at ``now``: the last event of each kind in :data:`RESTORE_KINDS`
+    plus every event of the :data:`RESTORE_WINDOW` before ``now``, in log order.
+
+    The one definition of "restore from the log": the daemon fills it from the database at start, replay
+    feeds it the log as it goes and asks it at each ``daemon_started``.
+    """
+
+    def __init__(self) -> None:
+        self.last: dict[str, tuple[int, EventBase]] = {}
+        self.tail: deque[tuple[int, EventBase]] = deque()
+
+    def add(self, seq: int, event: EventBase) -> None:
+        """Take in one logged event (in ``seq`` order)."""
+        if event.kind in RESTORE_KINDS:
+            self.last[event.kind] = (seq, event)
+        self.tail.append((seq, event))
+        horizon = event.at - RESTORE_WINDOW
+        while self.tail and self.tail[0][1].at < horizon:
+            self.tail.popleft()
+
+    def events(self, now: datetime) -> list[EventBase]:
+        """The events to restore from at ``now``, oldest first."""
+        picked = {seq: event for seq, event in self.last.values()}
+        picked.update((seq, event) for seq, event in self.tail if event.at >= now - RESTORE_WINDOW)
+        return [picked[seq] for seq in sorted(picked)]
+
+
 def restore_events(log: EventLog, now: datetime) -> list[EventBase]:
-    """What the core needs to resume: the last schedule, slot, state and command, plus the recent tail."""
+    """What the core needs to resume from ``log`` at ``now`` (see :class:`RestoreTail`)."""
     picked: dict[int, EventBase] = {}
     for kind in RESTORE_KINDS:
         stored = log.last_of_kind(kind)
@@ -74,7 +102,10 @@ def restore_events(log: EventLog, now: datetime) -> list[EventBase]:
             picked[stored.seq] = stored.event
     for stored in log.iter_range(now - RESTORE_WINDOW, now + timedelta(days=3650)):
         picked[stored.seq] = stored.event
-    return [picked[seq] for seq in sorted(picked)]
+    tail = RestoreTail()
+    for seq in sorted(picked):
+        tail.add(seq, picked[seq])
+    return tail.events(now)
 
 
 def _lower(configured: int, live: int | None) -> int:
@@ -154,11 +185,8 @@ class ControlLoop:
         # before a fresh battery reading would make the core judge the battery stale for a moment
         inputs += self.battery_poller.poll()
         inputs += self.meter_poller.poll()
-        for event in inputs:
-            self.core.handle(event)
         now = self.clock.now()
-        self.core.tick(now)
-        decided = self.core.take_pending()
+        decided = self.core.step(now, inputs)
         self._persist([Ticked(at=now), *inputs, *decided])
         commands = [event for event in decided if isinstance(event, CommandIssued)]
         for issued in commands:

@@ -1,13 +1,13 @@
 """The controller core: a ``transitions`` state machine over :class:`ControllerCore`, safety and commands.
 
-Use::
+Use (the daemon, the simulator and replay all drive the core this one way)::
 
     core = ControllerCore(settings.limits, regulator, start_threshold_w=..., target_offset_w=...)
-    core.handle(event)          # every input event (readings, ScheduleLoaded, SourceStale, DeviceFault, ...)
-    core.tick(now)              # the periodic tick; also turns schedule slot boundaries into SlotChanged
-    for event in core.take_pending():   # what the core recorded, in causal order
-        log.append(event)               # ... first persist (the caller logs the *input* events itself)
+    decided = core.step(now, inputs)    # a tick's inputs (readings, ScheduleLoaded, SourceStale, ...) in,
+    log.append_many([*inputs, *decided])   # what the core recorded out, in causal order: persist first,
     # ... then act on the CommandIssued events among them.
+
+``step`` is ``handle`` for each input, then ``tick(now)``, then ``take_pending``.
 
 The core is pure: no I/O, no clock (time comes from event ``at`` and the ``now`` of a tick), and its
 callbacks only record events. Outputs are ``SlotChanged`` (the slot in force changed), ``StateChanged``
@@ -142,6 +142,13 @@ class ControllerCore:
         )
 
     # -- public API ----------------------------------------------------------------------------------
+
+    def step(self, now: datetime, inputs: Iterable[EventBase] = ()) -> list[EventBase]:
+        """One tick: handle ``inputs`` in order, tick at ``now``; return what the core recorded."""
+        for event in inputs:
+            self.handle(event)
+        self.tick(now)
+        return self.take_pending()
 
     def handle(self, event: EventBase) -> None:
         """Feed one input event. Its time ``at`` is "now". The event itself is *not* added to pending."""

@@ -58,6 +58,9 @@ _HISTORY_MARGIN_S = 120.0
 _SPIKE_WINDOW_S = 3.5
 _ESTIMATE_EVERY_S = 10.0
 _MIN_EVIDENCE_W = 1000.0  # battery movement (sum of |steps|) the lag estimate must rest on
+_TRUSTED_MARGIN_S = 4.0  # a trusted lag estimate narrows the band to ± this
+_DEAD_TIME_LATE_S = 8.0  # the battery may act this much later than its model says ...
+_DEAD_TIME_EARLY_S = 2.0  # ... or this much earlier
 
 
 class BatteryResponseModel:
@@ -126,6 +129,17 @@ class BatteryResponseModel:
         effect_t = self._last_cmd_t + self.dead_time_s
         if effect_t > t:
             self._ramp_to(effect_t, self._target)
+
+    def span(self, start: float, end: float) -> tuple[float, float]:
+        """The smallest and the largest modelled output between ``start`` and ``end``."""
+        low = high = self.at(start)
+        value = self.at(end)
+        low, high = min(low, value), max(high, value)
+        times = self._t
+        for i in range(bisect_right(times, start), bisect_right(times, end)):
+            value = self._w[i]
+            low, high = min(low, value), max(high, value)
+        return low, high
 
     def prune(self, before: float) -> None:
         """Forget points no longer needed for looking back to ``before``."""
@@ -337,6 +351,15 @@ class ZsmRegulator:
             return self._lag_trusted, "estimate"
         return s.lag_initial_s, "prior"
 
+    def lag_band(self, lag_source: str) -> tuple[float, float]:
+        """The lags the meter may have: the configured band, narrowed around a trusted estimate."""
+        s = self.settings
+        low, high = s.lag_min_s, max(s.lag_min_s, s.lag_max_s)
+        if lag_source == "estimate" and self._lag_trusted is not None:
+            low = max(low, self._lag_trusted - _TRUSTED_MARGIN_S)
+            high = min(high, self._lag_trusted + _TRUSTED_MARGIN_S)
+        return low, max(low, high)
+
     def _refill(self, t: float) -> None:
         s = self.settings
         if self._tokens_t is not None and t > self._tokens_t:
@@ -407,6 +430,29 @@ class ZsmRegulator:
         wish = clamp_to_mode(apply_start_threshold(wish, s.start_threshold_w), mode, limits)
         if abs(wish) < s.start_threshold_w:
             wish = 0.0
+        band_lo, band_hi = self.lag_band(lag_source)
+        b_lo, b_hi = self.model.span(
+            seen_t - band_hi - _DEAD_TIME_LATE_S, seen_t - max(0.0, band_lo - _DEAD_TIME_EARLY_S)
+        )
+        consistent_lo = clamp_to_mode(self._meter_w + b_lo - target_offset_w, mode, limits)
+        consistent_hi = clamp_to_mode(self._meter_w + b_hi - target_offset_w, mode, limits)
+        last = self._last_written
+        waiting = (
+            last is not None
+            and b_hi - b_lo > s.deadband_w
+            and consistent_lo - s.deadband_w <= last <= consistent_hi + s.deadband_w
+        )
+        if waiting:
+            # The battery moved within the lag band: the meter may or may not show it yet, and every load
+            # between these bounds is consistent with what was seen. The last set-point is one of them, so
+            # hold it until the effect is certain (acting now could only echo the battery's own step).
+            assert last is not None
+            wish = last
+        else:
+            # Whatever the filters made of older telegrams, the newest one bounds the load.
+            wish = min(max(wish, consistent_lo), consistent_hi)
+            if abs(wish) < s.start_threshold_w:
+                wish = 0.0
         direction = (wish > 0) - (wish < 0)
         dwell_hold = (
             direction != 0 and direction != self._direction and t - self._direction_t < s.direction_dwell_s
@@ -415,6 +461,8 @@ class ZsmRegulator:
             wish = 0.0
         setpoint = float(round(wish))
         write, reason = self._should_write(t, setpoint)
+        if waiting:
+            reason = "waiting for effect"
         inputs: dict[str, Scalar] = {
             "meter_w": self._meter_w,
             "meter_age_s": round(t - self._meter_t, 1),

@@ -6,8 +6,9 @@ Each daemon tick appends one transaction: a ``ticked`` marker whose ``at`` is th
 ticked with, then the inputs in the order the core handled them (the previous tick's device outcomes,
 the server worker's results, the battery and meter polls with their stale/recovered events), then what
 the core recorded (``slot_changed``, ``state_changed``, ``lag_estimated``, ``command_issued``). Replay
-therefore cuts the log at the markers, feeds each tick's inputs to ``core.handle`` in ``seq`` order and
-calls ``core.tick`` with the marker's time: the same calls, with the same arguments, as the daemon made.
+therefore cuts the log at the markers and calls ``core.step`` with the marker's time and that tick's
+inputs in ``seq`` order: the same call, with the same arguments, as the daemon made. A simulated run's log
+has no markers (the simulator ticks every second); replay ticks it every second the same way.
 
 On ``daemon_started`` replay starts a fresh core and restores it like the daemon does (last schedule,
 slot, state and command plus the 15-minute tail; see :func:`controller.daemon.control_loop.restore_events`).
@@ -22,17 +23,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from controller import __version__
 from controller.core_factory import build_core
-from controller.daemon.control_loop import RESTORE_KINDS, RESTORE_WINDOW
+from controller.daemon.control_loop import RestoreTail
 from controller.domain.events import CommandIssued, DaemonStarted, EventBase, StateChanged
 from controller.domain.machine import ControllerCore
 from controller.logtools.common import CARRY_KINDS, INPUT_KINDS, is_stop_command
@@ -56,8 +57,25 @@ class Step:
     restart: DaemonStarted | None = None
 
 
-def plan_ticks(events: Iterable[EventBase]) -> Iterable[Step]:
-    """Turn the log (oldest first) into replay steps: one per ``ticked`` marker, and restarts."""
+def plan_ticks(events: Iterable[EventBase], tick_every_s: float = 1.0) -> Iterable[Step]:
+    """Turn the log (oldest first) into replay steps: one per ``ticked`` marker, and restarts.
+
+    A log without markers (a simulated run, see :mod:`controller.simulation.closed_loop`, which ticks every
+    second and logs no per-tick marker) is ticked every ``tick_every_s`` from its first event; an input is
+    fed before the first tick at or after its time. Which kind of log it is shows before its first input.
+    """
+    iterator = iter(events)
+    head: list[EventBase] = []
+    for event in iterator:
+        head.append(event)
+        if event.kind in ("ticked", "daemon_started"):
+            return _marked_ticks(chain(head, iterator))
+        if event.kind in INPUT_KINDS or event.kind in CARRY_KINDS:
+            return _regular_ticks(chain(head, iterator), tick_every_s)
+    return _marked_ticks(head)
+
+
+def _marked_ticks(events: Iterable[EventBase]) -> Iterable[Step]:
     inputs: list[EventBase] = []
     tick_at: datetime | None = None
 
@@ -81,6 +99,23 @@ def plan_ticks(events: Iterable[EventBase]) -> Iterable[Step]:
         elif tick_at is not None and (kind in INPUT_KINDS or kind in CARRY_KINDS):
             inputs.append(event)
     yield from close()
+
+
+def _regular_ticks(events: Iterable[EventBase], tick_every_s: float) -> Iterable[Step]:
+    period = timedelta(seconds=tick_every_s)
+    inputs: list[EventBase] = []
+    tick_at: datetime | None = None
+    for event in events:
+        if tick_at is None:
+            tick_at = event.at
+        while tick_at < event.at:
+            yield Step(inputs, tick_at)
+            inputs = []
+            tick_at += period
+        if event.kind in INPUT_KINDS or event.kind in CARRY_KINDS:
+            inputs.append(event)
+    if tick_at is not None:
+        yield Step(inputs, tick_at)
 
 
 # -- comparison ----------------------------------------------------------------------------------------
@@ -186,27 +221,6 @@ def compare_commands(
 # -- the replay ----------------------------------------------------------------------------------------
 
 
-class _RestoreTail:
-    """What the daemon's restore would read at a restart: the last of some kinds plus a recent tail."""
-
-    def __init__(self) -> None:
-        self.last: dict[str, tuple[int, EventBase]] = {}
-        self.tail: deque[tuple[int, EventBase]] = deque()
-
-    def add(self, seq: int, event: EventBase) -> None:
-        if event.kind in RESTORE_KINDS:
-            self.last[event.kind] = (seq, event)
-        self.tail.append((seq, event))
-        horizon = event.at - RESTORE_WINDOW
-        while self.tail and self.tail[0][1].at < horizon:
-            self.tail.popleft()
-
-    def events(self, now: datetime) -> list[EventBase]:
-        picked = {seq: event for seq, event in self.last.values()}
-        picked.update((seq, event) for seq, event in self.tail if event.at >= now - RESTORE_WINDOW)
-        return [picked[seq] for seq in sorted(picked)]
-
-
 def replay_events(
     stored: Iterable[StoredEvent],
     settings: Settings,
@@ -218,7 +232,7 @@ def replay_events(
     """Replay ``stored`` (oldest first) through fresh cores built by ``core_factory`` and compare."""
     wall0 = time.perf_counter()
     core = core_factory(settings)
-    restore = _RestoreTail()
+    restore = RestoreTail()
     recorded: list[CommandIssued] = []
     replayed: list[CommandIssued] = []
     counts = {"events": 0, "stop": 0, "states": 0, "inputs": 0}
@@ -249,9 +263,9 @@ def replay_events(
     last_at: list[datetime | None] = [None]
     ticks = restarts = states_replayed = 0
 
-    def collect() -> None:
+    def collect(decided: list[EventBase]) -> None:
         nonlocal states_replayed
-        for out in core.take_pending():
+        for out in decided:
             if isinstance(out, CommandIssued):
                 replayed.append(out)
             elif isinstance(out, StateChanged):
@@ -264,14 +278,10 @@ def replay_events(
             # the restart event itself is already in the tail; the daemon restored just before logging it
             core.restore([e for e in restore.events(step.restart.at) if e is not step.restart])
             continue
-        for event in step.inputs:
-            core.handle(event)
-            counts["inputs"] += 1
-        collect()
         if step.tick_at is not None:
-            core.tick(step.tick_at)
+            counts["inputs"] += len(step.inputs)
+            collect(core.step(step.tick_at, step.inputs))
             ticks += 1
-            collect()
     matched, diffs = compare_commands(recorded, replayed, tolerance_s)
     wall = time.perf_counter() - wall0
     return ReplayReport(

@@ -8,7 +8,7 @@ negative part) starting at ``first reading − d``.
 
 Search: every combination of dead-band, write interval, target offset and lag from the grid (evenly
 thinned to ``max_runs``, the current settings always included) runs the real core + regulator against the
-plant (:func:`controller.simulation.closed_loop.run_closed_loop`, engine ``machine``) in the log's
+plant (:func:`controller.simulation.closed_loop.run_closed_loop`) in the log's
 regulated mode, with the meter lag the log shows. Runs are ranked by avoidable grid energy, then by
 writes per hour; runs that write more than the device's budget (one write per 10 s on average) rank last.
 """
@@ -250,7 +250,6 @@ def _simulate(
         scenario,
         ZsmRegulator(regulation),
         controller="zsm",
-        engine="machine",
         start_threshold_w=regulation.start_threshold_w,
     )
     return result.metrics, result.wall_s

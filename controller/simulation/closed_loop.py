@@ -4,14 +4,15 @@ Each simulated second ``k`` (time ``start + k s``):
 
 1. the battery steps to ``k`` (commands issued before take effect after the dead time);
 2. the true grid ``load − pv − battery`` is recorded into the meter;
-3. due meter telegrams become :class:`MeterReading` events, every ``battery_read_interval_s`` a
-   :class:`BatteryReading` (with the live limits and ``socLimit``);
+3. every ``battery_read_interval_s`` a :class:`BatteryReading` (with the live limits and ``socLimit``),
+   then the due meter telegrams as :class:`MeterReading` events (the daemon's order);
 4. the controller handles them and ticks; the commands it issues go to the battery at ``k``;
 5. the row of the time series is recorded.
 
-Two engines drive the regulator: ``machine`` runs the real :class:`controller.domain.machine.ControllerCore`
-(states, schedule, safety) with the regulator inside; ``direct`` calls the regulator itself with the same
-limits rule (a fast stand-in used before the machine existed and for regulator-only studies).
+Steps 3 and 4 are one :meth:`controller.domain.machine.ControllerCore.step`, the call the daemon and replay
+make: the real core (states, schedule, safety) with the regulator inside. The run's log (``event_sink``)
+holds the inputs and the core's outputs; it has no per-tick marker, because the simulator ticks every
+second and replay knows that.
 """
 
 from __future__ import annotations
@@ -20,20 +21,19 @@ import gc
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from controller.domain.baselines import LaggedOracleRegulator, NaiveRegulator, OracleRegulator
-from controller.domain.commands import Command
 from controller.domain.events import (
-    BatteryReading,
     CommandIssued,
     EventBase,
     LagEstimated,
     MeterReading,
     ScheduleLoaded,
 )
+from controller.domain.machine import ControllerCore
 from controller.domain.regulation import PowerLimits, RegulationMode, Regulator
 from controller.domain.regulator import ZsmRegulator
 from controller.settings import LimitSettings, RegulationSettings
@@ -45,22 +45,21 @@ from controller.simulation.timeseries import SimSeries
 __all__ = [
     "CONTROLLERS",
     "ControllerName",
-    "Engine",
     "Scenario",
     "SimResult",
     "build_regulator",
+    "scenario_for",
     "regulation_for",
     "run_closed_loop",
 ]
 
 LOGGER = logging.getLogger(__name__)
 
-ControllerName = Literal["zsm", "naive", "oracle", "lagged-oracle"]
+ControllerName = Literal["zsm", "naive", "oracle", "lagged-oracle", "lagged-oracle-plant"]
 CONTROLLERS: tuple[ControllerName, ...] = ("naive", "oracle", "lagged-oracle", "zsm")
+#: A battery that follows a command at once and fully: the plant of the ``lagged-oracle`` reference.
+_IDEAL_PLANT = {"dead_time_s": 0.0, "ramp_w_per_s": 1e9, "start_threshold_w": 0.0, "quantum_w": 0.0}
 EventSink = Callable[[list[EventBase]], None]
-Engine = Literal["machine", "direct"]
-
-_STATE_NAMES = {RegulationMode.NETZERO: "NetZero", RegulationMode.NETZERO_PLUS: "NetZeroPlus"}
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,6 @@ class SimResult:
     metrics: Metrics
     wall_s: float
     cpu_s: float
-    engine: str
     events_logged: int = 0
     members: tuple[MemberSummary, ...] = ()
     lag_estimates: list[tuple[float, float, float]] = field(default_factory=list)  # (t_s, lag_s, confidence)
@@ -173,19 +171,51 @@ class SimResult:
 
 
 def regulation_for(
-    scenario: Scenario, base: RegulationSettings | None = None, *, assume_lag: float | str | None = None
+    scenario: Scenario,
+    base: RegulationSettings | None = None,
+    *,
+    assume_lag: float | str | None = None,
+    assume_dead_time_s: float | str | None = None,
+    assume_ramp_w_per_s: float | None = None,
+    assume_lag_min_s: float | None = None,
+    assume_lag_max_s: float | None = None,
 ) -> RegulationSettings:
-    """Regulator settings told the battery's characteristics and the lag (default: the meter's true lag)."""
+    """Regulator settings told the battery's characteristics and the lag (default: the plant's true values).
+
+    ``assume_*`` tell the regulator something else: the lag (seconds or ``auto``), the battery's dead time
+    (seconds, or ``auto``: keep the configured model), its ramp, and the lag band it must be stable in
+    (default: ``base``'s band).
+    """
     base = base or RegulationSettings()
     lag: float | str = scenario.meter.lag_s if assume_lag is None else assume_lag
-    return base.model_copy(
-        update={
-            "lag_s": lag if lag == "auto" else float(lag),
-            "start_threshold_w": scenario.battery.start_threshold_w,
-            "battery_dead_time_s": scenario.battery.dead_time_s,
-            "battery_ramp_w_per_s": scenario.battery.ramp_w_per_s,
-        }
-    )
+    update: dict[str, object] = {
+        "lag_s": lag if lag == "auto" else float(lag),
+        "start_threshold_w": scenario.battery.start_threshold_w,
+        "battery_ramp_w_per_s": scenario.battery.ramp_w_per_s
+        if assume_ramp_w_per_s is None
+        else assume_ramp_w_per_s,
+    }
+    if assume_dead_time_s is None:
+        update["battery_dead_time_s"] = scenario.battery.dead_time_s
+    elif assume_dead_time_s != "auto":
+        update["battery_dead_time_s"] = float(assume_dead_time_s)
+    if assume_lag_min_s is not None:
+        update["lag_min_s"] = assume_lag_min_s
+    if assume_lag_max_s is not None:
+        update["lag_max_s"] = assume_lag_max_s
+    return base.model_copy(update=update)
+
+
+def scenario_for(name: ControllerName, scenario: Scenario) -> Scenario:
+    """The scenario a controller is run in: ``lagged-oracle`` (the reference) gets an ideal battery.
+
+    The reference is the information limit: the battery output equals the true net load ``lag`` seconds
+    earlier, clipped to the battery's power limits, with no dead time, ramp or start threshold.
+    ``lagged-oracle-plant`` is the same knowledge behind the scenario's real battery.
+    """
+    if name != "lagged-oracle":
+        return scenario
+    return replace(scenario, battery=replace(scenario.battery, **_IDEAL_PLANT))
 
 
 def build_regulator(
@@ -207,13 +237,16 @@ def build_regulator(
         return OracleRegulator(
             truth, lookahead_s=scenario.battery.dead_time_s + 1.0, start_threshold_w=threshold
         )
-    if name == "lagged-oracle":
+    if name in ("lagged-oracle", "lagged-oracle-plant"):
         meter = MeterPlant(scenario.meter)
+        ideal = name == "lagged-oracle"
+        # the ideal plant acts one tick after a command: decide one tick ahead so output(t) = net(t - lag)
+        ahead = 1.0 if ideal else 0.0
 
         def lag(at: datetime) -> float:
-            return meter.lag_at((at - start).total_seconds())
+            return max(0.0, meter.lag_at((at - start).total_seconds()) - ahead)
 
-        return LaggedOracleRegulator(truth, lag_s=lag, start_threshold_w=threshold)
+        return LaggedOracleRegulator(truth, lag_s=lag, start_threshold_w=0.0 if ideal else threshold)
     raise ValueError(f"unknown controller {name!r}")
 
 
@@ -224,13 +257,11 @@ def run_closed_loop(
     controller: str = "custom",
     event_sink: EventSink | None = None,
     progress: Callable[[int], None] | None = None,
-    engine: Engine = "machine",
     start_threshold_w: float | None = None,
 ) -> SimResult:
-    """Run ``regulator`` against the scenario's plant and compute the metrics.
+    """Run ``regulator`` inside the real core against the scenario's plant and compute the metrics.
 
-    ``engine="machine"`` runs the real state machine around the regulator; ``"direct"`` drives the regulator
-    alone. ``event_sink`` receives every event of the run in order (inputs and outputs), in batches.
+    ``event_sink`` receives every event of the run in order (inputs and outputs), in batches.
     """
     wall0 = time.perf_counter()
     cpu0 = time.process_time()
@@ -240,14 +271,8 @@ def run_closed_loop(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        if engine == "machine":
-            threshold = scenario.battery.start_threshold_w if start_threshold_w is None else start_threshold_w
-            logged, members = _run_machine(
-                scenario, regulator, series, lag_estimates, event_sink, progress, threshold
-            )
-        else:
-            members = ()
-            logged = _run_direct(scenario, regulator, series, lag_estimates, event_sink, progress)
+        threshold = scenario.battery.start_threshold_w if start_threshold_w is None else start_threshold_w
+        logged, members = _run(scenario, regulator, series, lag_estimates, event_sink, progress, threshold)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -260,123 +285,13 @@ def run_closed_loop(
         metrics=metrics,
         wall_s=wall,
         cpu_s=cpu,
-        engine=engine,
         events_logged=logged,
         members=members,
         lag_estimates=lag_estimates,
     )
 
 
-def _run_direct(
-    scenario: Scenario,
-    regulator: Regulator,
-    series: SimSeries,
-    lag_estimates: list[tuple[float, float, float]],
-    event_sink: EventSink | None,
-    progress: Callable[[int], None] | None,
-) -> int:
-    house = scenario.household
-    battery = BatteryPlant(scenario.battery)
-    meter = MeterPlant(scenario.meter)
-    mode = scenario.mode
-    state = _STATE_NAMES[mode]
-    mode_name = mode.value
-    start = scenario.start
-    read_every = max(1, int(scenario.battery_read_interval_s))
-    offset = scenario.target_offset_w
-    setpoint = 0.0
-    meter_w: float | None = None
-    logged = 0
-    pending: list[EventBase] = []
-    load_l, pv_l = house.load_w, house.pv_w
-    regulator.reset()
-    initial = CommandIssued(at=start, command=Command.standby(), state=state, reason="simulation start")
-    regulator.observe(initial)
-    if event_sink is not None:
-        pending.append(initial)
-    for k in range(scenario.seconds):
-        now = start + timedelta(seconds=k)
-        b = battery.step(k)
-        load = load_l[k]
-        pv = pv_l[k]
-        grid = round(load - pv - b, 1)
-        meter.record(k, grid)
-        for telegram in meter.poll(k):
-            reading = MeterReading(
-                at=start + timedelta(seconds=telegram.at_s),
-                grid_w=telegram.grid_w,
-                meter_time=start + timedelta(seconds=telegram.at_s),
-            )
-            regulator.observe(reading)
-            meter_w = telegram.grid_w
-            if event_sink is not None:
-                pending.append(reading)
-        if k % read_every == 0:
-            battery_reading = _battery_reading(battery, now)
-            regulator.observe(battery_reading)
-            if event_sink is not None:
-                pending.append(battery_reading)
-        limits = scenario.limits_for(battery)
-        decision = regulator.decide(now, mode, limits, offset)
-        if decision is not None:
-            for event in decision.events:
-                lag = getattr(event, "lag_s", None)
-                if lag is not None:
-                    lag_estimates.append((float(k), float(lag), float(getattr(event, "confidence", 0.0))))
-            if event_sink is not None:
-                pending.extend(decision.events)
-            if decision.write and decision.battery_w != setpoint:
-                setpoint = decision.battery_w
-                issued = CommandIssued(
-                    at=now,
-                    command=Command.from_battery_w(setpoint),
-                    state=state,
-                    reason="regulate",
-                    inputs=decision.inputs,
-                )
-                regulator.observe(issued)
-                battery.command(setpoint, at=k)
-                series.commands.append((float(k), setpoint))
-                if event_sink is not None:
-                    pending.append(issued)
-        if event_sink is not None and len(pending) >= 512:
-            event_sink(pending)
-            logged += len(pending)
-            pending = []
-        series.t_s.append(float(k))
-        series.load_w.append(load)
-        series.pv_w.append(pv)
-        series.battery_w.append(b)
-        series.grid_w.append(grid)
-        series.meter_w.append(meter_w)
-        series.setpoint_w.append(setpoint)
-        series.soc_pct.append(round(battery.soc_pct, 3))
-        series.state.append(state)
-        series.mode.append(mode_name)
-        series.max_discharge_w.append(float(limits.max_discharge_w))
-        series.max_charge_w.append(float(limits.max_charge_w))
-        if progress is not None and k % 3600 == 3599:
-            progress(3600)
-    if event_sink is not None and pending:
-        event_sink(pending)
-        logged += len(pending)
-    return logged
-
-
-def _battery_reading(battery: BatteryPlant, now: datetime) -> BatteryReading:
-    snap = battery.snapshot()
-    return BatteryReading(
-        at=now,
-        soc_pct=min(100.0, max(0.0, round(snap.soc_pct, 3))),
-        battery_w=snap.battery_w,
-        max_discharge_w=int(snap.live_max_discharge_w),
-        max_charge_w=int(snap.live_max_charge_w),
-        soc_limit=snap.soc_limit,
-        ac_mode=snap.ac_mode,
-    )
-
-
-def _run_machine(
+def _run(
     scenario: Scenario,
     regulator: Regulator,
     series: SimSeries,
@@ -385,8 +300,6 @@ def _run_machine(
     progress: Callable[[int], None] | None,
     start_threshold_w: float,
 ) -> tuple[int, tuple[MemberSummary, ...]]:
-    from controller.domain.machine import ControllerCore  # the machine is optional for direct runs
-
     house = scenario.household
     battery, side = _battery_side(scenario)
     meter = MeterPlant(scenario.meter)
@@ -403,10 +316,9 @@ def _run_machine(
     logged = 0
     log: list[EventBase] = []
     load_l, pv_l = house.load_w, house.pv_w
-    schedule = ScheduleLoaded(at=start, source="simulation", schedule=scenario.schedule_json())
-    core.handle(schedule)
-    if event_sink is not None:
-        log.append(schedule)
+    inputs: list[EventBase] = [
+        ScheduleLoaded(at=start, source="simulation", schedule=scenario.schedule_json())
+    ]
     regulated = {"netzero", "netzero_plus"}
     for k in range(scenario.seconds):
         now = start + timedelta(seconds=k)
@@ -415,30 +327,25 @@ def _run_machine(
         pv = pv_l[k]
         grid = round(load - pv - b, 1)
         meter.record(k, grid)
+        if k % read_every == 0:  # the battery first, as the daemon polls it
+            inputs.extend(side.read(now))
         for telegram in meter.poll(k):
             at = start + timedelta(seconds=telegram.at_s)
-            reading = MeterReading(at=at, grid_w=telegram.grid_w, meter_time=at)
-            core.handle(reading)
+            inputs.append(MeterReading(at=at, grid_w=telegram.grid_w, meter_time=at))
             meter_w = telegram.grid_w
-            if event_sink is not None:
-                log.append(reading)
-        if k % read_every == 0:
-            for battery_event in side.read(now):
-                core.handle(battery_event)
-                if event_sink is not None:
-                    log.append(battery_event)
-        core.tick(now)
-        for event in core.take_pending():
-            outcome: list[EventBase] = []
+        decided = core.step(now, inputs)
+        if event_sink is not None:
+            log.extend(inputs)
+        inputs = []
+        for event in decided:
             if isinstance(event, CommandIssued):
                 setpoint = float(event.command.battery_w)
-                outcome = side.command(event.command, k, now)
+                inputs.extend(side.command(event.command, k, now))  # a group's split: the next step's input
                 series.commands.append((float(k), setpoint))
             elif isinstance(event, LagEstimated):
                 lag_estimates.append((float(k), event.lag_s, event.confidence))
             if event_sink is not None:
                 log.append(event)
-                log.extend(outcome)
         if event_sink is not None and len(log) >= 2048:
             event_sink(log)
             logged += len(log)

@@ -1,0 +1,98 @@
+"""Robust regulation: no limit cycle when the meter's lag or the battery's timing differ from the model.
+
+A step load (constant segments) in NetZero: once a segment has settled, the battery must hold still. The
+settled swing is the peak-to-peak battery power in the second half of each constant segment; a limit cycle
+(the vendor app's 0 <-> 800 W square wave) shows as a swing of hundreds of watts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from controller.domain.regulation import RegulationMode
+from controller.settings import LimitSettings
+from controller.simulation.closed_loop import Scenario, build_regulator, regulation_for, run_closed_loop
+from controller.simulation.plant import BatteryParams, Household, MeterParams
+
+SEGMENT_S = 240
+LEVELS = (300.0, 700.0, 200.0, 600.0, 100.0, 500.0, 300.0)
+MAX_SWING_W = 100.0
+
+
+def step_household() -> Household:
+    load = tuple(level for level in LEVELS for _ in range(SEGMENT_S))
+    return Household(load, tuple(0.0 for _ in load), name="steps")
+
+
+def settled_swing(
+    true_lag_s: float,
+    told: float | str,
+    *,
+    dead_time_s: float = 2.0,
+    told_dead_time_s: float | None = None,
+    ramp_w_per_s: float = 400.0,
+    told_ramp_w_per_s: float | None = None,
+    period_s: float = 1.0,
+) -> float:
+    """The largest settled swing (W) over the segments of a closed-loop run on the step trace."""
+    scenario = Scenario(
+        household=step_household(),
+        battery=BatteryParams(capacity_wh=50000.0, dead_time_s=dead_time_s, ramp_w_per_s=ramp_w_per_s),
+        meter=MeterParams(lag_s=true_lag_s, period_s=period_s),
+        mode=RegulationMode.NETZERO,
+        limits=LimitSettings(max_discharge_w=800, max_charge_w=1000),
+        start=datetime(2026, 6, 1, 12, tzinfo=UTC),
+        battery_read_interval_s=5,
+    )
+    regulation = regulation_for(
+        scenario,
+        assume_lag=told,
+        assume_dead_time_s=told_dead_time_s,
+        assume_ramp_w_per_s=told_ramp_w_per_s,
+    )
+    result = run_closed_loop(scenario, build_regulator("zsm", scenario, regulation))
+    battery = result.series.battery_w
+    swings = []
+    for i in range(len(LEVELS)):
+        tail = battery[i * SEGMENT_S + SEGMENT_S // 2 : (i + 1) * SEGMENT_S]
+        swings.append(max(tail) - min(tail))
+    return max(swings)
+
+
+@pytest.mark.parametrize(
+    ("true_lag_s", "told"),
+    [(20.0, 20.0), (20.0, 22.0), (10.0, 20.0), (14.0, 20.0), (26.0, 20.0), (30.0, 20.0), (35.0, "auto")],
+)
+def test_no_limit_cycle_on_a_step_load_when_the_lag_is_wrong(true_lag_s: float, told: float | str) -> None:
+    assert settled_swing(true_lag_s, told) <= MAX_SWING_W
+
+
+@pytest.mark.parametrize(
+    ("dead_time_s", "ramp_w_per_s"), [(1.0, 400.0), (6.0, 400.0), (10.0, 400.0), (2.0, 100.0)]
+)
+def test_no_limit_cycle_when_the_battery_is_slower_than_its_model(
+    dead_time_s: float, ramp_w_per_s: float
+) -> None:
+    swing = settled_swing(
+        20.0,
+        20.0,
+        dead_time_s=dead_time_s,
+        told_dead_time_s=2.0,
+        ramp_w_per_s=ramp_w_per_s,
+        told_ramp_w_per_s=400.0,
+    )
+    assert swing <= MAX_SWING_W
+
+
+def test_no_limit_cycle_with_ten_second_telegrams() -> None:
+    assert settled_swing(20.0, "auto", period_s=10.0) <= MAX_SWING_W
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(true_lag_s=st.floats(min_value=5.0, max_value=40.0), told=st.sampled_from([10.0, 20.0, 30.0]))
+def test_the_loop_settles_for_any_true_lag_inside_the_band(true_lag_s: float, told: float) -> None:
+    assert settled_swing(round(true_lag_s, 1), told) <= MAX_SWING_W
