@@ -158,11 +158,13 @@ class EventLog:
 
     @classmethod
     def open(cls, url: str, site_id: str, *, migrate: bool = True) -> EventLog:
-        """Open (and by default migrate) the database at ``url``."""
+        """Open (and by default migrate) the database at ``url``; a new log gets its identity here."""
         engine = create_db_engine(url)
+        log = cls(engine, site_id)
         if migrate:
             upgrade(engine)
-        return cls(engine, site_id)
+            log.identity()  # created with the log, before its first event
+        return log
 
     @classmethod
     def open_sqlite(cls, path: Path | str, site_id: str = "home", *, migrate: bool = True) -> EventLog:

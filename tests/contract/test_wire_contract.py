@@ -97,3 +97,23 @@ def test_daemon_client_round_trip(served: tuple[str, str, ManualClock], tmp_path
     finally:
         client.close()
         log.close()
+
+
+def test_the_forwarder_moves_past_a_rejected_event(
+    served: tuple[str, str, ManualClock], tmp_path: Path
+) -> None:
+    base_url, token, _clock = served
+    log = EventLog.open_sqlite(tmp_path / "daemon.db", "home")
+    log.append(MeterReading(at=T0, grid_w=1.0))
+    log.append(DeviceFault(at=T0 + timedelta(seconds=1), source="meter", detail="\x00"))
+    log.append_many([MeterReading(at=T0 + timedelta(seconds=2 + i), grid_w=2.0) for i in range(3)])
+    client = server_client.ServerClient(base_url, "home", token)
+    try:
+        shipper = forwarder.Forwarder(log, client, batch=2)
+        sent = [shipper.forward_once() for _ in range(4)]
+        assert sent == [2, 2, 1, 0]  # never stuck on the bad event
+        assert shipper.cursor == log.last_seq() == 5
+        assert shipper.rejected == 1
+    finally:
+        client.close()
+        log.close()
