@@ -71,3 +71,13 @@ def test_schedule_document_over_the_size_cap_is_413(server: Server) -> None:
     body = {"recurring": [slot] * (MAX_SCHEDULE_BYTES // 100)}
     reply = _put(server, body)
     assert reply.status_code == 413
+
+
+def test_a_stored_absurd_limit_is_ignored(server: Server) -> None:
+    from storage.server.services.sites import get_site
+    from storage.server.services.status import device_limits, store_status
+
+    engine = server.app.state.zsm.engine  # type: ignore[attr-defined]
+    site = get_site(engine, "home")
+    store_status(engine, site, {"state": "x", "max_charge_w": 1e9, "max_discharge_w": 600}, START, START)
+    assert device_limits(engine, site) == {"max_discharge_w": 600}
