@@ -31,7 +31,6 @@ __all__ = [
 
 LOG_ID_PATTERN = r"^[0-9a-f]{32}$"
 LEGACY_LOG_ID = ""  # events stored before logs had an identity
-MAX_PAYLOAD_DEPTH = 16
 
 
 class IngestEvent(BaseModel):
@@ -104,15 +103,13 @@ class StatusReport(BaseModel):
 
 
 def payload_problem(payload: Any) -> str | None:
-    """Why the server cannot store ``payload`` (a non-finite number, a NUL byte, too deep), or ``None``.
+    """Why the server cannot store ``payload`` (a non-finite number, a NUL byte), or ``None``.
 
     Linear in the size of the payload; the first problem found is named with its path.
     """
-    stack: list[tuple[str, Any, int]] = [("payload", payload, 0)]
+    stack: list[tuple[str, Any]] = [("payload", payload)]
     while stack:
-        path, value, depth = stack.pop()
-        if depth > MAX_PAYLOAD_DEPTH:
-            return f"{path}: nested deeper than {MAX_PAYLOAD_DEPTH} levels"
+        path, value = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
             return f"{path}: {value} is not a finite number"
         if isinstance(value, str) and "\x00" in value:
@@ -121,7 +118,7 @@ def payload_problem(payload: Any) -> str | None:
             for key, item in value.items():
                 if "\x00" in key:
                     return f"{path}: a key contains a NUL byte"
-                stack.append((f"{path}.{key}", item, depth + 1))
+                stack.append((f"{path}.{key}", item))
         elif isinstance(value, list):
-            stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
     return None

@@ -293,43 +293,48 @@ def _log_of(connection: Connection, site: SiteRef, log_id: str, first_seq: int, 
     return _Log(int(row[0]), int(row[1]), int(row[2]))
 
 
-def _rejection(event: IngestEvent, reasons: dict[int, str]) -> str | None:
+_SUSPECT = ("NaN", "Infinity", "\\u0000")  # how to_json writes non-finite numbers and NUL characters
+
+
+def _rejection(event: IngestEvent, payload: str, reasons: dict[int, str]) -> str | None:
+    """Why ``event`` (with its JSON ``payload``) cannot be stored, or ``None``.
+
+    The JSON text is searched first (fast); only a suspect payload is walked to confirm and name the problem.
+    """
     if event.seq in reasons:
         return reasons[event.seq]
     if "\x00" in event.software_version:
         return "software_version contains a NUL byte"
-    return payload_problem(event.payload)
+    if any(token in payload for token in _SUSPECT):
+        return payload_problem(event.payload)
+    return None
 
 
 def _store(
     connection: Connection, site: SiteRef, log: _Log, events: Sequence[IngestEvent], reasons: dict[int, str]
 ) -> tuple[int, int, list[tuple[int, str]]]:
     """Store the new ``events`` of one log; returns (stored, cursor, rejected)."""
-    fresh: dict[int, IngestEvent] = {}
+    fresh: dict[int, tuple[IngestEvent, str]] = {}
     known: set[int] = set()
     rejected: list[tuple[int, str]] = []
     if events:
         known = _existing(connection, site, log, [event.seq for event in events])
         for event in events:
-            if event.seq not in known and event.seq not in fresh:
-                reason = _rejection(event, reasons)
-                if reason is not None:
-                    rejected.append((event.seq, reason))
-                    event = IngestEvent(  # noqa: PLW2901 - the marker takes the bad event's place
-                        event.seq,
-                        event.at,
-                        REJECTED_KIND,
-                        {"kind": event.kind, "reason": reason},
-                        1,
-                        "server",
-                    )
-                fresh[event.seq] = event
+            if event.seq in known or event.seq in fresh:
+                continue
+            payload = to_json(event.payload).decode()
+            reason = _rejection(event, payload, reasons)
+            if reason is not None:
+                rejected.append((event.seq, reason))
+                marker = {"kind": event.kind, "reason": reason}
+                event = IngestEvent(event.seq, event.at, REJECTED_KIND, marker, 1, "server")  # noqa: PLW2901
+                payload = to_json(marker).decode()
+            fresh[event.seq] = (event, payload)
     if fresh:
         event_rows = []
         samples: list[tuple[Any, ...]] = []
-        for event in fresh.values():
+        for event, payload in fresh.values():
             at = to_micros(event.at)
-            payload = to_json(event.payload).decode()
             event_rows.append(
                 (
                     site.id,
