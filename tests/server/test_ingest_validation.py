@@ -95,3 +95,9 @@ def test_sqlite_lock_contention_answers_503_with_retry_after(tmp_path: Path) -> 
     finally:
         holder.close()
         engine.dispose()
+
+
+def test_words_that_look_like_bad_json_are_stored(server: Server) -> None:
+    events = [_event(1, note="NaN Infinity \\u0000", grid_w=1.0)]
+    body = _post(server, events).json()
+    assert body == {"stored": 1, "highest_contiguous_seq": 1, "rejected": []}
