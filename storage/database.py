@@ -7,6 +7,7 @@ tick survives power loss), a busy timeout, and foreign keys on. Engines are buil
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +44,27 @@ def _begin_sqlite(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def create_db_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` (``sqlite+pysqlite:///file.db`` or ``postgresql+psycopg://...``)."""
+def _create_private(path: Path) -> None:
+    """Create ``path`` readable and writable by its owner only (SQLite gives its WAL files the same mode)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return
+    os.chmod(path, 0o600)  # the umask may have taken bits away, never added: make it exact
+
+
+def create_db_engine(url: str, *, echo: bool = False, private: bool = False) -> Engine:
+    """An engine for ``url`` (``sqlite+pysqlite:///file.db`` or ``postgresql+psycopg://...``).
+
+    ``private``: a SQLite file that does not exist yet is created with mode 0600 (the server's store,
+    which holds password and token hashes).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if private:
+                _create_private(Path(parsed.database))
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
         if parsed.database in (None, "", ":memory:"):
             kwargs["poolclass"] = StaticPool  # one shared connection, or the data would vanish

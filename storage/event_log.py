@@ -16,6 +16,7 @@ import json
 import logging
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,18 +29,35 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from controller import __version__
+from controller.clock import Clock, SystemClock
 from controller.domain.events import COMPACT, EventBase, event_kinds
 from controller.domain.upcasting import upcast
 from storage.database import create_db_engine, sqlite_url
 from storage.migrate import upgrade
-from storage.schema import HIGH_VOLUME_MAX_KIND_ID, EventKindRow, EventRow, from_millis, to_millis
+from storage.schema import (
+    HIGH_VOLUME_MAX_KIND_ID,
+    EventKindRow,
+    EventRow,
+    LogIdentityRow,
+    from_millis,
+    to_millis,
+)
 
-__all__ = ["EventLog", "EventLogError", "RawEvent", "StoredEvent", "encode_payload"]
+__all__ = [
+    "EventLog",
+    "EventLogError",
+    "LogIdentity",
+    "RawEvent",
+    "StoredEvent",
+    "decode_payload",
+    "encode_payload",
+]
 
 LOGGER = logging.getLogger(__name__)
 
 _TABLE: Table = EventRow.__table__  # type: ignore[assignment]
 _KINDS: Table = EventKindRow.__table__  # type: ignore[assignment]
+_IDENTITY: Table = LogIdentityRow.__table__  # type: ignore[assignment]
 _SELECT = "SELECT seq, at, kind_id, payload, site_id, schema_version, software_version FROM events"
 _INSERT = (
     "INSERT INTO events (at, kind_id, payload, site_id, schema_version, software_version) "
@@ -93,9 +111,31 @@ class RawEvent:
     software_version: str
 
 
+@dataclass(frozen=True, slots=True)
+class LogIdentity:
+    """Which log this is (32 hex digits, random) and the first seq written under that identity."""
+
+    log_id: str
+    first_seq: int
+
+
 def encode_payload(event: EventBase) -> str:
     """Compact JSON of an event without ``kind`` and ``at`` (own columns); times as epoch milliseconds."""
     return event.model_dump_json(exclude={"kind", "at"}, exclude_none=True, context=COMPACT)
+
+
+def decode_payload(kind: str, at: datetime, payload: dict[str, Any], schema_version: int) -> EventBase | None:
+    """An event from its stored parts (upcast from an older shape); ``None`` for unknown or broken ones."""
+    cls = event_kinds().get(kind)
+    if cls is None:
+        return None
+    try:
+        data = upcast(kind, schema_version, cls.schema_version, dict(payload))
+        data["at"] = at
+        return cls.model_validate(data)
+    except (ValidationError, LookupError, ValueError) as err:
+        LOGGER.warning("event of kind %s does not decode, skipped: %s", kind, err)
+        return None
 
 
 class EventLog:
@@ -114,14 +154,17 @@ class EventLog:
         self._sqlite = engine.dialect.name == "sqlite"
         self._writer: Any = None  # SQLite: one DB-API connection kept for appends (the daemon's hot path)
         self._writer_lock = threading.Lock()
+        self._identity: LogIdentity | None = None
 
     @classmethod
     def open(cls, url: str, site_id: str, *, migrate: bool = True) -> EventLog:
-        """Open (and by default migrate) the database at ``url``."""
+        """Open (and by default migrate) the database at ``url``; a new log gets its identity here."""
         engine = create_db_engine(url)
+        log = cls(engine, site_id)
         if migrate:
             upgrade(engine)
-        return cls(engine, site_id)
+            log.identity()  # created with the log, before its first event
+        return log
 
     @classmethod
     def open_sqlite(cls, path: Path | str, site_id: str = "home", *, migrate: bool = True) -> EventLog:
@@ -135,6 +178,28 @@ class EventLog:
                 self._writer.close()
                 self._writer = None
         self.engine.dispose()
+
+    # -- identity --------------------------------------------------------------------------------------
+
+    def identity(self, clock: Clock | None = None) -> LogIdentity:
+        """The log's identity, created on first use (a new log: first seq 1; an older log: after its last)."""
+        if self._identity is not None:
+            return self._identity
+        with self.engine.begin() as connection:
+            row = connection.execute(select(_IDENTITY.c.log_id, _IDENTITY.c.first_seq)).first()
+            if row is None:
+                last = connection.execute(select(func.max(_TABLE.c.seq))).scalar()
+                log_id, first_seq = uuid.uuid4().hex, int(last or 0) + 1
+                connection.execute(
+                    insert(_IDENTITY).values(
+                        log_id=log_id, first_seq=first_seq, created_at=(clock or SystemClock()).now()
+                    )
+                )
+                LOGGER.info("event log identity %s created (first seq %d)", log_id, first_seq)
+            else:
+                log_id, first_seq = str(row[0]), int(row[1])
+        self._identity = LogIdentity(log_id, first_seq)
+        return self._identity
 
     # -- kinds -----------------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ __all__ = [
     "Base",
     "EventKindRow",
     "EventRow",
+    "LogIdentityRow",
     "UTCMicros",
     "UTCMillis",
     "from_micros",
@@ -143,3 +144,17 @@ class EventRow(Base):
             postgresql_where=text(f"kind_id > {HIGH_VOLUME_MAX_KIND_ID}"),
         ),
     )
+
+
+class LogIdentityRow(Base):
+    """The identity of this event log: one row, created with the log (or on first open after an upgrade).
+
+    ``first_seq`` is the first seq written under this identity (1 for a new log); events before it
+    predate identities and belong to the site's legacy history on the server.
+    """
+
+    __tablename__ = "log_identity"
+
+    log_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCMillis(), nullable=False)

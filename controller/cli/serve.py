@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import logging
 import os
 from typing import Any
 
-__all__ = ["DEFAULT_SERVER_DB", "add_database_url", "register", "server_database_url"]
+__all__ = ["DEFAULT_SERVER_DB", "add_database_url", "plain_http_warning", "register", "server_database_url"]
 
 DEFAULT_SERVER_DB = "zsm-server.db"
 DATABASE_URL_ENV = "ZSM_SERVER_DATABASE_URL"
@@ -33,6 +35,28 @@ def server_database_url(args: argparse.Namespace) -> str:
     return sqlite_url(DEFAULT_SERVER_DB)
 
 
+LOGGER = logging.getLogger(__name__)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def plain_http_warning(host: str, certfile: str | None) -> str | None:
+    """A warning when the server would take passwords and tokens in plain HTTP off this machine."""
+    if certfile or _is_loopback(host):
+        return None
+    return (
+        f"serving plain HTTP on {host}: passwords, session cookies and controller tokens cross the network "
+        "unencrypted. Give --ssl-certfile/--ssl-keyfile, or listen on 127.0.0.1 behind a TLS proxy."
+    )
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("serve", help="run the zsm web server")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -49,6 +73,8 @@ def register(subparsers: Any) -> None:
         default=None,
         help="trust X-Forwarded-For/-Proto from these proxy addresses (e.g. 127.0.0.1) behind a TLS proxy",
     )
+    parser.add_argument("--ssl-certfile", default=None, help="serve HTTPS with this PEM certificate (chain)")
+    parser.add_argument("--ssl-keyfile", default=None, help="the certificate's PEM private key")
     parser.add_argument(
         "--heartbeat-stale-s", type=float, default=180.0, help="a site is stale past this heartbeat age"
     )
@@ -69,6 +95,13 @@ def _serve(args: argparse.Namespace) -> int:
     from storage.server.app import create_app
     from storage.server.config import ServerConfig
 
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        print("error: --ssl-certfile and --ssl-keyfile go together")
+        return 2
+    warning = plain_http_warning(args.host, args.ssl_certfile)
+    if warning:
+        LOGGER.warning("%s", warning)
+        print(f"warning: {warning}")
     config = ServerConfig(
         database_url=server_database_url(args),
         secure_cookies=args.secure_cookies,
@@ -85,6 +118,8 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=proxy,
         forwarded_allow_ips=args.forwarded_allow_ips if proxy else None,
         server_header=False,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
         log_level="info",
     )
     return 0

@@ -53,7 +53,7 @@ def _engine(args: argparse.Namespace) -> Any:
     from storage.database import create_db_engine
     from storage.migrate import upgrade
 
-    engine = create_db_engine(server_database_url(args))
+    engine = create_db_engine(server_database_url(args), private=True)
     upgrade(engine)
     return engine
 

@@ -1,7 +1,9 @@
 """Call 4: forward the event log to the server, at least once, resumable from a cursor kept in the log.
 
-The server stores events idempotently by (site, seq) and answers with the highest seq up to which it
-holds everything, so resending after a crash or an outage is harmless. The cursor is written to the log
+Each batch names the log it comes from (its identity, stored in the log). The server stores events
+idempotently by (site, log, seq) and answers with the highest seq up to which it holds everything, so
+resending after a crash or an outage is harmless. An event the server rejects (with a reason) counts
+as handled: it is logged here and the stream moves on. The cursor is written to the log
 as a :class:`ForwarderCursorAdvanced` event now and then (not after every batch, and never just to
 acknowledge its own previous cursor event), and read back on start.
 """
@@ -40,7 +42,9 @@ class Forwarder:
         self.client = client
         self.batch = batch
         self.record_every_s = record_every_s
+        self.identity = log.identity()
         self.cursor = restore_cursor(log)
+        self.rejected = 0
         self._recorded_cursor = self.cursor
         self._recorded_at: datetime | None = None
 
@@ -52,7 +56,11 @@ class Forwarder:
         rows = self.log.read_raw_after(self.cursor, self.batch)
         if not rows:
             return 0
-        acknowledged = self.client.post_events(rows)
+        reply = self.client.post_events(rows, self.identity)
+        for rejection in reply.rejected:
+            LOGGER.warning("server rejected event seq %d: %s (skipped)", rejection.seq, rejection.reason)
+        self.rejected += len(reply.rejected)
+        acknowledged = reply.highest_contiguous_seq
         if acknowledged > self.cursor:
             self.cursor = acknowledged
         elif acknowledged < rows[-1].seq:

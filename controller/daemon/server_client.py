@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 import requests
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import ValidationError
 
-from storage.event_log import RawEvent
+from controller.wire import IngestReply, StatusReport
+from storage.event_log import LogIdentity, RawEvent
 
 __all__ = [
     "FetchedSchedule",
@@ -61,26 +62,8 @@ class FetchedSchedule:
     error: str | None = None
 
 
-class StatusReport(BaseModel):
-    """The liveness status the daemon posts every minute."""
-
-    model_config = ConfigDict(frozen=True)
-
-    state: str
-    last_command: dict[str, Any] | None = None
-    last_command_at: AwareDatetime | None = None
-    software_version: str
-    heartbeat_at: AwareDatetime
-    slot: dict[str, Any] | None = None
-    soc_pct: float | None = None
-    grid_w: float | None = None
-    battery_w: float | None = None
-    max_charge_w: int | None = None
-    max_discharge_w: int | None = None
-
-
 def raw_event_json(event: RawEvent) -> dict[str, Any]:
-    """The ingest wire shape of one stored event."""
+    """The ingest wire shape of one stored event (see :class:`controller.wire.IngestEvent`)."""
     return {
         "seq": event.seq,
         "at": event.at.isoformat(),
@@ -149,12 +132,16 @@ class ServerClient:
             return FetchedSchedule(None, new_etag, version)
         return parse_schedule_document(response.text, new_etag, version)
 
-    def post_events(self, events: Sequence[RawEvent]) -> int:
-        """Store a batch; returns the highest seq up to which the server holds every event."""
-        response = self._send("POST", "events", json={"events": [raw_event_json(e) for e in events]})
+    def post_events(self, events: Sequence[RawEvent], identity: LogIdentity | None = None) -> IngestReply:
+        """Store a batch of the log ``identity``; the reply says up to which seq the server holds every
+        event, and which events it rejected (and why)."""
+        body: dict[str, Any] = {"events": [raw_event_json(e) for e in events]}
+        if identity is not None:
+            body.update(log_id=identity.log_id, log_first_seq=identity.first_seq)
+        response = self._send("POST", "events", json=body)
         try:
-            return int(response.json()["highest_contiguous_seq"])
-        except (ValueError, KeyError, TypeError) as err:
+            return IngestReply.model_validate_json(response.content)
+        except ValidationError as err:
             raise ServerRejected(
                 f"unexpected ingest reply: {response.text[:200]!r}", response.status_code
             ) from err

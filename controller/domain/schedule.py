@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -44,6 +45,13 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
     "DEFAULT_TIMEZONE",
+    "MAX_BATTERY_W",
+    "MAX_OFFSET_W",
+    "MAX_OVERLAPS_REPORTED",
+    "MAX_SCHEDULE_BYTES",
+    "MAX_SLOTS",
+    "MAX_YEAR",
+    "MIN_YEAR",
     "SCHEMA_PATH",
     "ActiveSlot",
     "DatedSlot",
@@ -63,7 +71,17 @@ SCHEMA_PATH = Path(__file__).with_name("schedule.schema.json")
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 
+#: Bounds of every schedule, wherever it comes from (server, file, URL): document size, slots, watts, years.
+MAX_SCHEDULE_BYTES = 256 * 1024
+MAX_SLOTS = 1000
+MAX_BATTERY_W = 10_000
+MAX_OFFSET_W = 1_000
+MIN_YEAR = 2000
+MAX_YEAR = 2199
+MAX_OVERLAPS_REPORTED = 5
+
 _DAY_S = 86_400
+_Point = TypeVar("_Point", int, datetime)
 _WEEK_S = 7 * _DAY_S
 _HORIZON = timedelta(days=8)
 
@@ -182,17 +200,22 @@ class SlotAction(BaseModel):
     power_w: int | None = Field(
         default=None,
         gt=0,
+        le=MAX_BATTERY_W,
         validate_default=True,
         description="Battery AC power in W; required for charge and discharge, not allowed for other modes",
     )
     max_w: int | None = Field(
         default=None,
         ge=0,
+        le=MAX_BATTERY_W,
         validate_default=True,
         description="Optional cap in W for netzero (discharge) and netzero_plus (charge)",
     )
     target_offset_w: float | None = Field(
         default=None,
+        ge=-MAX_OFFSET_W,
+        le=MAX_OFFSET_W,
+        allow_inf_nan=False,
         validate_default=True,
         description="netzero only: aim for this grid import in W instead of 0 (negative = export)",
     )
@@ -314,6 +337,20 @@ class DatedSlot(SlotAction):
     )
     end: LocalOrOffsetDateTime = Field(description="End date-time (exclusive); must be after start")
 
+    @field_validator("start", "end")
+    @classmethod
+    def _sane_year(cls, value: datetime, info: ValidationInfo) -> datetime:
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise _custom(
+                "year_out_of_range",
+                "{who}{field} must lie in the years {low}..{high}",
+                who=_who(info),
+                field=str(info.field_name),
+                low=MIN_YEAR,
+                high=MAX_YEAR,
+            )
+        return value
+
 
 @dataclass(frozen=True, slots=True)
 class ActiveSlot:
@@ -395,10 +432,12 @@ class Schedule(BaseModel):
         default_factory=lambda: SlotAction(mode=Mode.STANDBY), description="What to do when no slot is active"
     )
     recurring: tuple[RecurringSlot, ...] = Field(
-        default=(), description="Weekly slots; they must not overlap"
+        default=(), max_length=MAX_SLOTS, description="Weekly slots; they must not overlap"
     )
     dated: tuple[DatedSlot, ...] = Field(
-        default=(), description="One-off slots; they override recurring slots and must not overlap each other"
+        default=(),
+        max_length=MAX_SLOTS,
+        description="One-off slots; they override recurring slots and must not overlap each other",
     )
 
     _tz: tzinfo = PrivateAttr(default=UTC)
@@ -412,6 +451,23 @@ class Schedule(BaseModel):
         except (ValueError, KeyError, OSError) as err:  # ZoneInfoNotFoundError is a KeyError
             raise _custom("unknown_timezone", "unknown timezone '{timezone}'", timezone=value) from err
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _few_enough_slots(cls, data: Any) -> Any:
+        """Refuse more than ``MAX_SLOTS`` slots before any of them is validated."""
+        if isinstance(data, dict):
+            count = sum(
+                len(part) for key in ("recurring", "dated") if isinstance(part := data.get(key), list | tuple)
+            )
+            if count > MAX_SLOTS:
+                raise _custom(
+                    "too_many_slots",
+                    "{count} slots; a schedule holds at most {limit}",
+                    count=count,
+                    limit=MAX_SLOTS,
+                )
+        return data
 
     @model_validator(mode="after")
     def _check_slots(self) -> Schedule:
@@ -438,40 +494,47 @@ class Schedule(BaseModel):
                         f"start {slot.start.isoformat()}",
                     )
                 )
-        for later in range(len(bounds)):
-            for earlier in range(later):
-                (s1, e1), (s2, e2) = bounds[earlier], bounds[later]
-                if s1 < e1 and s2 < e2 and s1 < e2 and s2 < e1:
-                    slot, other = self.dated[later], self.dated[earlier]
-                    problems.append(
-                        _error(
-                            ("dated", later, "start"),
-                            slot.start,
-                            "slot_overlap",
-                            f"{_name(slot, 'dated', later)} overlaps {_name(other, 'dated', earlier)}",
-                        )
-                    )
+        spans = [(start, end, index) for index, (start, end) in enumerate(bounds) if start < end]
+        clashes = _sweep(spans)
+        for index, other in clashes[:MAX_OVERLAPS_REPORTED]:
+            slot = self.dated[index]
+            problems.append(
+                _error(
+                    ("dated", index, "start"),
+                    slot.start,
+                    "slot_overlap",
+                    f"{_name(slot, 'dated', index)} overlaps {_name(self.dated[other], 'dated', other)}",
+                )
+            )
+        problems.extend(_more_overlaps("dated", len(clashes)))
         return problems
 
     def _recurring_problems(self) -> list[InitErrorDetails]:
         problems: list[InitErrorDetails] = []
-        spans = [_week_spans(slot) for slot in self.recurring]
-        for later in range(len(spans)):
-            for earlier in range(later):
-                clash = _first_clash(spans[earlier], spans[later])
-                if clash is not None:
-                    slot, other = self.recurring[later], self.recurring[earlier]
-                    day = list(Weekday)[(clash // _DAY_S) % 7]
-                    at = time(hour=(clash % _DAY_S) // 3600, minute=(clash % 3600) // 60)
-                    problems.append(
-                        _error(
-                            ("recurring", later, "start"),
-                            slot.start.isoformat(),
-                            "slot_overlap",
-                            f"{_name(slot, 'recurring', later)} overlaps "
-                            f"{_name(other, 'recurring', earlier)} on {day} at {at.strftime('%H:%M')}",
-                        )
-                    )
+        spans = [
+            (start, end, index)
+            for index, slot in enumerate(self.recurring)
+            for start, end in _week_spans(slot)
+        ]
+        clashes = _sweep(spans)
+        for index, other in clashes[:MAX_OVERLAPS_REPORTED]:
+            slot = self.recurring[index]
+            clash = _first_clash(_week_spans(self.recurring[other]), _week_spans(slot))
+            where = ""
+            if clash is not None:
+                day = list(Weekday)[(clash // _DAY_S) % 7]
+                at = time(hour=(clash % _DAY_S) // 3600, minute=(clash % 3600) // 60)
+                where = f" on {day} at {at.strftime('%H:%M')}"
+            problems.append(
+                _error(
+                    ("recurring", index, "start"),
+                    slot.start.isoformat(),
+                    "slot_overlap",
+                    f"{_name(slot, 'recurring', index)} overlaps "
+                    f"{_name(self.recurring[other], 'recurring', other)}{where}",
+                )
+            )
+        problems.extend(_more_overlaps("recurring", len(clashes)))
         return problems
 
     def validate_against(self, max_charge_w: int | None, max_discharge_w: int | None) -> Schedule:
@@ -581,6 +644,41 @@ def _week_spans(slot: RecurringSlot) -> list[tuple[int, int]]:
         else:
             spans.extend([(start, _WEEK_S), (0, end - _WEEK_S)])
     return spans
+
+
+def _sweep(spans: Sequence[tuple[_Point, _Point, int]]) -> list[tuple[int, int]]:
+    """Overlapping pairs ``(later index, earlier index)`` of ``[start, end)`` spans tagged with a slot index.
+
+    Sorted by start, each span is checked against the one reaching furthest so far: O(n log n), one pair
+    per overlapping span (spans of the same slot never count against each other).
+    """
+    clashes: list[tuple[int, int]] = []
+    seen: set[tuple[int, int]] = set()
+    reach: tuple[_Point, int] | None = None  # (furthest end, its slot)
+    for start, end, index in sorted(spans, key=lambda span: (span[0], span[2])):
+        if reach is not None and start < reach[0] and reach[1] != index:
+            pair = (max(index, reach[1]), min(index, reach[1]))
+            if pair not in seen:
+                seen.add(pair)
+                clashes.append(pair)
+        if reach is None or end > reach[0]:
+            reach = (end, index)
+    clashes.sort()
+    return clashes
+
+
+def _more_overlaps(kind: str, count: int) -> list[InitErrorDetails]:
+    """One summary problem when more overlaps were found than are reported one by one."""
+    if count <= MAX_OVERLAPS_REPORTED:
+        return []
+    return [
+        _error(
+            (kind,),
+            count,
+            "slot_overlap",
+            f"{count} {kind} slots overlap another; the first {MAX_OVERLAPS_REPORTED} are listed",
+        )
+    ]
 
 
 def _first_clash(first: list[tuple[int, int]], second: list[tuple[int, int]]) -> int | None:

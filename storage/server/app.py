@@ -15,10 +15,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller import __version__
 from controller.clock import Clock, SystemClock
+from controller.wire import IngestBatch
 from storage.database import create_db_engine
 from storage.migrate import upgrade
 from storage.server.config import ServerConfig
@@ -28,11 +30,11 @@ from storage.server.fastpath import ScheduleFastPath
 from storage.server.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from storage.server.render import e, render_page
 from storage.server.schedule_model import error_items
-from storage.server.schemas import IngestBatch
 
-__all__ = ["create_app"]
+__all__ = ["BUSY_RETRY_AFTER_S", "create_app", "is_lock_contention"]
 
 LOGGER = logging.getLogger(__name__)
+BUSY_RETRY_AFTER_S = 2
 
 
 def _wants_html(request: Request) -> bool:
@@ -55,6 +57,12 @@ def _error_reply(request: Request, err: ServerError) -> Response:
     return JSONResponse(body, status_code=err.status, headers=headers)
 
 
+def is_lock_contention(exc: BaseException) -> bool:
+    """A database error that only says another writer holds the lock (SQLite's busy timeout ran out)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def server_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServerError)
@@ -73,10 +81,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         LOGGER.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal server error"}, status_code=500)
 
+    async def database_error(request: Request, exc: Exception) -> Response:
+        if is_lock_contention(exc):
+            LOGGER.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+            return JSONResponse(
+                {"detail": "the database is busy; retry later"},
+                status_code=503,
+                headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+            )
+        return await unexpected(request, exc)
+
     async def too_deep(request: Request, exc: Exception) -> Response:
         return JSONResponse({"detail": "the request body is nested too deeply"}, status_code=400)
 
     app.add_exception_handler(RecursionError, too_deep)
+    app.add_exception_handler(OperationalError, database_error)
     app.add_exception_handler(ServerError, server_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -107,7 +126,7 @@ def create_app(
     from storage.server.routes import api, health, pages
 
     config = config or ServerConfig()
-    engine = engine or create_db_engine(config.database_url)
+    engine = engine or create_db_engine(config.database_url, private=True)
     if config.migrate:
         upgrade(engine)
     context = ServerContext(engine=engine, config=config, clock=clock or SystemClock())

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.domain.schedule import MAX_SCHEDULE_BYTES
 from controller.settings import Settings
 
 __all__ = ["ServerConfig"]
@@ -25,19 +26,22 @@ class ServerConfig(BaseModel):
     heartbeat_stale_s: float = Field(
         default=180.0, gt=0, description="Status is stale past this heartbeat age"
     )
-    max_body_bytes: int = Field(default=256 * 1024, gt=0, description="Largest request body (except ingest)")
+    max_body_bytes: int = Field(
+        default=MAX_SCHEDULE_BYTES, gt=0, description="Largest request body (except ingest)"
+    )
     max_ingest_bytes: int = Field(default=4 * 1024 * 1024, gt=0, description="Largest ingest request body")
     max_ingest_events: int = Field(default=5000, gt=0, description="Most events in one ingest request")
     ingest_rate_per_s: float = Field(default=20.0, gt=0, description="Sustained ingest requests/s per site")
     ingest_burst: int = Field(default=100, gt=0, description="Ingest requests a site may send in a burst")
     api_rate_per_s: float = Field(default=50.0, gt=0, description="Other API requests/s per site token")
     api_burst: int = Field(default=200, gt=0, description="Burst of other API requests per site token")
-    login_max_failures: int = Field(default=5, gt=0, description="Failed logins of a user before lockout")
+    login_max_failures: int = Field(
+        default=5, gt=0, description="Failed logins for one account from one address before it must wait"
+    )
     login_client_max_failures: int = Field(
         default=20, gt=0, description="Failed logins from one client address before it is refused"
     )
     login_window_s: int = Field(default=15 * 60, gt=0, description="Window in which failures are counted")
-    lockout_s: int = Field(default=15 * 60, gt=0, description="How long a user stays locked")
     telemetry_max_points: int = Field(default=5000, gt=0, description="Most points a telemetry query returns")
     plan_sites: tuple[str, ...] = Field(
         default=(), description="Sites whose schedule the server plans from prices (see README 'The planner')"

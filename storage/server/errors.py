@@ -6,6 +6,7 @@ from typing import Any
 
 __all__ = [
     "Forbidden",
+    "InvalidInput",
     "InvalidSchedule",
     "NotFound",
     "PreconditionFailed",
@@ -71,6 +72,12 @@ class RateLimited(ServerError):
     def __init__(self, detail: str, retry_after_s: float) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+class InvalidInput(ServerError):
+    """A well-formed value the server cannot work with (e.g. a date at the calendar's edge)."""
+
+    status = 422
 
 
 class InvalidSchedule(ServerError):

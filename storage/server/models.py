@@ -24,6 +24,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +35,7 @@ __all__ = [
     "ScheduleVersion",
     "Site",
     "SiteEvent",
+    "SiteLog",
     "SiteStatus",
     "SiteToken",
     "TelemetryRollup",
@@ -52,7 +54,7 @@ class Site(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCMicros(), nullable=False)
-    # every seq 1..ingested_seq of this site's daemon is stored (the forwarder's acknowledged cursor)
+    # the cursor of the site's newest log (each log's own cursor is in site_logs)
     ingested_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
 
 
@@ -133,12 +135,32 @@ class ScheduleVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCMicros(), nullable=False)
 
 
+class SiteLog(Base):
+    """One event log of a site (a reinstalled daemon starts a new one): its identity and cursor.
+
+    ``log_id`` is the daemon's log identity (32 hex digits), or ``""`` for events stored before logs
+    had one. Every seq ``first_seq..ingested_seq`` of the log is stored (or rejected with a reason).
+    """
+
+    __tablename__ = "site_logs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    log_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    first_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    ingested_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCMicros(), nullable=False)
+
+    __table_args__ = (UniqueConstraint("site_id", "log_id"),)
+
+
 class SiteEvent(Base):
-    """An event forwarded by a site's daemon, keyed by the daemon's own ``seq``."""
+    """An event forwarded by a site's daemon, keyed by its log (:class:`SiteLog` id) and the log's ``seq``."""
 
     __tablename__ = "site_events"
 
     site_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    log: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCMicros(), nullable=False)
     kind: Mapped[str] = mapped_column(String(64), nullable=False)

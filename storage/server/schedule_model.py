@@ -6,26 +6,17 @@ and the web page can name the slot (``recurring[3]``) and the field (``power_w``
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from controller.domain.schedule import SCHEMA_PATH, Schedule, device_limits_context
+from controller.domain.schedule import schedule_json_schema as generated_json_schema
 from storage.server.errors import InvalidSchedule
 
 __all__ = ["default_schedule", "error_items", "schedule_json_schema", "validate_schedule"]
-
-_SCHEMA_FILE = Path(__file__).resolve().parents[2] / "controller" / "domain" / "schedule.schema.json"
-
-
-def _module() -> Any | None:
-    try:
-        return importlib.import_module("controller.domain.schedule")
-    except ImportError:
-        return None
 
 
 def error_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
@@ -54,36 +45,25 @@ def validate_schedule(body: Any, limits: dict[str, int] | None = None) -> dict[s
         raise InvalidSchedule(
             [{"loc": [], "slot": None, "field": None, "msg": "a schedule is a JSON object"}]
         )
-    module = _module()
-    if module is None:
-        return body
+    limits = limits or {}
+    context = device_limits_context(limits.get("max_charge_w"), limits.get("max_discharge_w"))
     try:
-        schedule = module.Schedule.model_validate(body, context=limits or {})
+        schedule = Schedule.model_validate(body, context=context)
     except ValidationError as err:
-        raise InvalidSchedule(error_items(err.errors())) from err
+        raise InvalidSchedule(error_items(err.errors(include_url=False, include_input=False))) from err
     result: dict[str, Any] = schedule.model_dump(mode="json")
     return result
 
 
 def schedule_json_schema() -> dict[str, Any]:
-    """The published JSON Schema of a schedule."""
-    if _SCHEMA_FILE.is_file():
-        loaded: dict[str, Any] = json.loads(_SCHEMA_FILE.read_text(encoding="utf-8"))
+    """The published JSON Schema of a schedule (the file shipped with the model, else generated)."""
+    if SCHEMA_PATH.is_file():
+        loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
         return loaded
-    module = _module()
-    if module is not None:
-        generated: dict[str, Any] = module.Schedule.model_json_schema()
-        return generated
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Schedule", "type": "object"}
+    return generated_json_schema()
 
 
 def default_schedule() -> dict[str, Any]:
     """The schedule in force before anyone saved one (everything on the default mode)."""
-    module = _module()
-    if module is None:
-        return {}
-    try:
-        dumped: dict[str, Any] = module.Schedule().model_dump(mode="json")
-    except ValidationError:
-        return {}
+    dumped: dict[str, Any] = Schedule().model_dump(mode="json")
     return dumped

@@ -1,25 +1,21 @@
-"""Pydantic models of the API's request and reply bodies."""
+"""Pydantic models of the API's reply bodies (the daemon's payloads are in :mod:`controller.wire`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 __all__ = [
     "AuditEventOut",
     "AuditOut",
     "ErrorItem",
     "ErrorOut",
-    "IngestBatch",
-    "IngestEventIn",
-    "IngestOut",
     "ScheduleVersionOut",
     "ScheduleVersionsOut",
     "SeriesOut",
     "SlotSpanOut",
-    "StatusIn",
     "TelemetryOut",
 ]
 
@@ -38,48 +34,6 @@ class ErrorOut(BaseModel):
 
     detail: str
     errors: list[ErrorItem] | None = None
-
-
-class IngestEventIn(BaseModel):
-    """One event of the daemon's log as it forwards it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    seq: int = Field(ge=1, le=2**62, description="The daemon's log sequence number (unique per site)")
-    at: AwareDatetime = Field(description="When the event happened (with offset)")
-    kind: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
-    payload: dict[str, Any] = Field(
-        default_factory=dict, description="The event's fields besides kind and at"
-    )
-    schema_version: int = Field(default=1, ge=1, le=32767)
-    software_version: str = Field(default="unknown", max_length=32)
-
-
-class IngestBatch(BaseModel):
-    """A batch of events, in any order (re-sending is harmless)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    events: list[IngestEventIn]
-
-
-class IngestOut(BaseModel):
-    """``stored``: events that were new; ``highest_contiguous_seq``: every seq up to it is stored."""
-
-    stored: int
-    highest_contiguous_seq: int
-
-
-class StatusIn(BaseModel):
-    """The daemon's heartbeat (extra fields such as soc_pct, grid_w, battery_w, slot are kept)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    state: str = Field(max_length=64)
-    last_command: dict[str, Any] | str | None = None
-    last_command_at: AwareDatetime | None = None
-    software_version: str = Field(default="unknown", max_length=32)
-    heartbeat_at: AwareDatetime
 
 
 class ScheduleVersionOut(BaseModel):
@@ -171,4 +125,7 @@ class AuditOut(BaseModel):
     in_force_until: datetime | None
     result: AuditEventOut | None
     events: list[AuditEventOut]
-    explanation: str
+    explanation: str = Field(description="In words, the same as `zsm audit` gives on the daemon's log")
+    details: dict[str, Any] | None = Field(
+        default=None, description="The full audit as `zsm audit` builds it: chain of causes, since, inputs"
+    )

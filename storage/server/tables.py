@@ -17,6 +17,7 @@ __all__ = [
     "SESSIONS",
     "SITES",
     "SITE_EVENTS",
+    "SITE_LOGS",
     "STATUS",
     "TOKENS",
     "USERS",
@@ -29,6 +30,7 @@ ROLES = cast(Table, models.UserRole.__table__)
 SESSIONS = cast(Table, models.UserSession.__table__)
 LOGIN_ATTEMPTS = cast(Table, models.LoginAttempt.__table__)
 SCHEDULES = cast(Table, models.ScheduleVersion.__table__)
+SITE_LOGS = cast(Table, models.SiteLog.__table__)
 SITE_EVENTS = cast(Table, models.SiteEvent.__table__)
 SAMPLES = cast(Table, models.TelemetrySample.__table__)
 ROLLUPS = cast(Table, models.TelemetryRollup.__table__)

@@ -6,7 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from storage.migrate import head_revision
 from tests.server.conftest import START, Server
 
 NETZERO = {
@@ -250,18 +252,27 @@ def test_secure_cookie_over_https(server: Server) -> None:
     assert reply.headers["strict-transport-security"].startswith("max-age=")
 
 
-def test_login_lockout_after_repeated_failures(server: Server) -> None:
+def test_login_throttles_the_address_and_account_without_locking_the_owner_out(server: Server) -> None:
     for _ in range(5):
         reply = server.client.post("/login", data={"username": "alice", "password": "wrong"})
         assert reply.status_code == 401
-    locked = server.client.post("/login", data={"username": "alice", "password": "correct horse battery"})
-    assert locked.status_code == 429
-    assert "locked" in locked.text
+    throttled = server.client.post("/login", data={"username": "alice", "password": "correct horse battery"})
+    assert throttled.status_code == 429
+    assert "too many failed logins" in throttled.text
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 15 * 60
+    owner = TestClient(server.app, base_url="http://testserver", client=("192.0.2.7", 50000))  # type: ignore[arg-type]
+    elsewhere = owner.post(
+        "/login", data={"username": "alice", "password": "correct horse battery"}, follow_redirects=False
+    )
+    assert elsewhere.status_code == 303  # the owner, from another address, is not locked out
     server.clock.advance(16 * 60)
     again = server.client.post(
         "/login", data={"username": "alice", "password": "correct horse battery"}, follow_redirects=False
     )
     assert again.status_code == 303
+    with server.app.state.zsm.engine.connect() as connection:  # type: ignore[attr-defined]
+        left = connection.exec_driver_sql("SELECT count(*) FROM login_attempts").scalar()
+    assert left == 1  # the five old failures were pruned
 
 
 def test_unknown_user_and_wrong_password_look_the_same(server: Server) -> None:
@@ -283,30 +294,34 @@ def test_pages_redirect_to_login(server: Server) -> None:
 def test_ingest_is_idempotent_and_reports_contiguous_seq(server: Server) -> None:
     url = "/api/v1/sites/home/events"
     first = server.client.post(url, json={"events": [event(i) for i in range(1, 6)]}, headers=server.bearer())
-    assert first.json() == {"stored": 5, "highest_contiguous_seq": 5}
+    assert first.json() == {"stored": 5, "highest_contiguous_seq": 5, "rejected": []}
     again = server.client.post(url, json={"events": [event(i) for i in range(1, 6)]}, headers=server.bearer())
-    assert again.json() == {"stored": 0, "highest_contiguous_seq": 5}
+    assert again.json() == {"stored": 0, "highest_contiguous_seq": 5, "rejected": []}
     gap = server.client.post(url, json={"events": [event(8), event(9)]}, headers=server.bearer())
-    assert gap.json() == {"stored": 2, "highest_contiguous_seq": 5}
+    assert gap.json() == {"stored": 2, "highest_contiguous_seq": 5, "rejected": []}
     fill = server.client.post(url, json={"events": [event(7), event(6), event(6)]}, headers=server.bearer())
-    assert fill.json() == {"stored": 2, "highest_contiguous_seq": 9}
+    assert fill.json() == {"stored": 2, "highest_contiguous_seq": 9, "rejected": []}
     other = server.client.post(
         "/api/v1/sites/away/events", json={"events": [event(1)]}, headers=server.bearer("away")
     )
-    assert other.json() == {"stored": 1, "highest_contiguous_seq": 1}
+    assert other.json() == {"stored": 1, "highest_contiguous_seq": 1, "rejected": []}
 
 
 def test_ingest_keeps_unknown_kinds(server: Server) -> None:
     batch = {"events": [event(1, "future_kind", note="from a newer daemon")]}
     reply = server.client.post("/api/v1/sites/home/events", json=batch, headers=server.bearer())
-    assert reply.json() == {"stored": 1, "highest_contiguous_seq": 1}
+    assert reply.json() == {"stored": 1, "highest_contiguous_seq": 1, "rejected": []}
 
 
 def test_ingest_rejects_malformed_events(server: Server) -> None:
-    bad = {"events": [{**event(1), "at": "2026-11-24T12:00:00"}]}  # no offset
+    bad = {"events": [{**event(1), "at": "2026-11-24T12:00:00"}]}  # no offset: rejected alone, by its seq
     reply = server.client.post("/api/v1/sites/home/events", json=bad, headers=server.bearer())
+    assert reply.status_code == 200
+    assert reply.json()["rejected"][0]["seq"] == 1 and reply.json()["rejected"][0]["reason"].startswith("at:")
+    unnamed = {"events": [{**event(2), "seq": "two"}]}
+    reply = server.client.post("/api/v1/sites/home/events", json=unnamed, headers=server.bearer())
     assert reply.status_code == 422
-    assert reply.json()["errors"][0]["loc"][:3] == ["events", 0, "at"]
+    assert reply.json()["errors"][0]["loc"][:3] == ["events", 0, "seq"]
     zero = {"events": [event(0)]}
     assert (
         server.client.post("/api/v1/sites/home/events", json=zero, headers=server.bearer()).status_code == 422
@@ -499,7 +514,7 @@ def test_audit_explains_the_command_in_force(server: Server) -> None:
 def test_health_and_readiness(server: Server) -> None:
     assert server.client.get("/healthz").json() == {"status": "ok"}
     ready = server.client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["revision"] == "0002_server"
+    assert ready.status_code == 200 and ready.json()["revision"] == head_revision()
 
 
 def test_openapi_lists_the_contract_paths(server: Server) -> None:

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from storage.database import create_db_engine
-from storage.migrate import alembic_config, current_revision, upgrade
+from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.schema import metadata
 from storage.server import models  # noqa: F401  (registers the server tables)
 
@@ -16,7 +16,7 @@ def test_migration_matches_models(database_url: str) -> None:
     engine = create_db_engine(database_url)
     try:
         upgrade(engine)
-        assert current_revision(engine) == "0002_server"
+        assert current_revision(engine) == head_revision()
         with engine.connect() as connection:
             diff = compare_metadata(
                 MigrationContext.configure(connection, opts={"compare_type": True}), metadata
@@ -39,6 +39,6 @@ def test_downgrade_to_event_log_only(database_url: str) -> None:
         tables = set(inspect(engine).get_table_names())
         assert "events" in tables and "sites" not in tables and "site_events" not in tables
         upgrade(engine)
-        assert current_revision(engine) == "0002_server"
+        assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
@@ -12,25 +12,24 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from controller.domain.schedule import MAX_YEAR
+from controller.wire import IngestRejection, IngestReply, StatusReport
 from storage.server.auth import Access, SiteAccess, context_of, require_controller, require_editor
 from storage.server.context import ServerContext
-from storage.server.errors import RateLimited, ServerError, TooLarge
+from storage.server.errors import InvalidInput, RateLimited, ServerError, TooLarge
 from storage.server.pickup import schedule_pickup
 from storage.server.schedule_model import schedule_json_schema, validate_schedule
 from storage.server.schemas import (
     AuditOut,
     ErrorOut,
-    IngestBatch,
-    IngestOut,
     PickupOut,
     ScheduleVersionOut,
     ScheduleVersionsOut,
-    StatusIn,
     TelemetryOut,
 )
 from storage.server.services import schedules
 from storage.server.services.audit import audit_at
-from storage.server.services.ingest import IngestEvent, ingest_events
+from storage.server.services.ingest import IngestEvent, ingest_events, parse_batch
 from storage.server.services.sites import SiteRef
 from storage.server.services.status import device_limits, read_status, store_status
 from storage.server.services.telemetry import query_telemetry
@@ -42,6 +41,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 MAX_RANGE = timedelta(days=400)
+FIRST_MOMENT = datetime(1971, 1, 1, tzinfo=UTC)  # a range reaches back up to MAX_RANGE from here
+LAST_MOMENT = datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC)
 ScheduleBody = Annotated[dict[str, Any], Body(description="A schedule (see /api/v1/schedule.schema.json)")]
 
 
@@ -157,30 +158,46 @@ INGEST_BODY = {
     summary="Store a batch of the daemon's events (idempotent by seq)",
     openapi_extra=INGEST_BODY,
 )
-async def post_events(request: Request, access: Annotated[Access, Depends(require_controller)]) -> IngestOut:
+async def post_events(
+    request: Request, access: Annotated[Access, Depends(require_controller)]
+) -> IngestReply:
     # The body is parsed and validated in one step by pydantic-core (a third of the cost of the
     # framework's parse-then-validate on batches of hundreds of events); the schema is IngestBatch.
+    # Only when that fails are the events validated one by one, so that a bad one is rejected alone.
     context = context_of(request)
     wait = context.ingest_limiter.take(f"site:{access.site.id}")
     if wait > 0:
         raise RateLimited("ingest rate limit reached; retry later", wait)
     try:
-        batch = IngestBatch.model_validate_json(await request.body())
+        batch, invalid = parse_batch(await request.body(), context.config.max_ingest_events)
     except ValidationError as err:
         raise RequestValidationError(err.errors(include_url=False, include_input=False)) from err
-    if len(batch.events) > context.config.max_ingest_events:
-        raise TooLarge(f"too many events in one batch (limit {context.config.max_ingest_events})")
+    except ValueError as err:
+        raise TooLarge(str(err)) from err
     events = [
         IngestEvent(e.seq, e.at, e.kind, e.payload, e.schema_version, e.software_version)
         for e in batch.events
     ]
-    result = await run_in_threadpool(ingest_events, context.engine, access.site, events)
-    return IngestOut(stored=result.stored, highest_contiguous_seq=result.highest_contiguous_seq)
+    result = await run_in_threadpool(
+        ingest_events,
+        context.engine,
+        access.site,
+        events,
+        log_id=batch.log_id,
+        first_seq=batch.log_first_seq,
+        now=context.clock.now(),
+        invalid=invalid,
+    )
+    return IngestReply(
+        stored=result.stored,
+        highest_contiguous_seq=result.highest_contiguous_seq,
+        rejected=[IngestRejection(seq=seq, reason=reason) for seq, reason in result.rejected],
+    )
 
 
 @router.post("/sites/{site}/status", tags=["status"], summary="The daemon's heartbeat and state")
 def post_status(
-    request: Request, status: StatusIn, access: Annotated[Access, Depends(require_controller)]
+    request: Request, status: StatusReport, access: Annotated[Access, Depends(require_controller)]
 ) -> dict[str, Any]:
     context = context_of(request)
     now = context.clock.now()
@@ -194,10 +211,22 @@ def get_status(request: Request, access: SiteAccess) -> dict[str, Any]:
     return read_status(context.engine, access.site, context.clock.now(), context.config.heartbeat_stale_s)
 
 
+def _moment(name: str, value: datetime) -> datetime:
+    """``value`` as aware UTC, or 422 when it lies outside the years the server stores."""
+    if value.tzinfo is None:
+        raise ServerError(f"{name} needs a UTC offset, e.g. 2026-11-24T00:00:00Z")
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not FIRST_MOMENT <= moment <= LAST_MOMENT:
+        raise InvalidInput(f"{name} must lie between {FIRST_MOMENT.year} and {LAST_MOMENT.year - 1}")
+    return moment
+
+
 def _range(request: Request, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    for value in (start, end):
-        if value is not None and value.tzinfo is None:
-            raise ServerError("start and end need a UTC offset, e.g. 2026-11-24T00:00:00Z")
+    start = None if start is None else _moment("start", start)
+    end = None if end is None else _moment("end", end)
     end = end or context_of(request).clock.now()
     start = start or end - timedelta(days=1)
     if start >= end:
@@ -243,8 +272,7 @@ def get_audit(
     access: SiteAccess,
     at: Annotated[datetime, Query(description="The moment (ISO 8601 with offset)")],
 ) -> AuditOut:
-    if at.tzinfo is None:
-        raise ServerError("at needs a UTC offset, e.g. 2026-11-24T18:03:00Z")
+    at = _moment("at", at)
     audit = audit_at(context_of(request).engine, access.site, at)
     return AuditOut.model_validate(
         {
@@ -255,5 +283,6 @@ def get_audit(
             "result": audit.result,
             "events": audit.events,
             "explanation": audit.explanation,
+            "details": None if audit.explained is None else audit.explained.model_dump(mode="json"),
         }
     )

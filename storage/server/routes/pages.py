@@ -123,7 +123,9 @@ async def login_submit(request: Request) -> Response:
     try:
         user_id = login(context.engine, username, password, client, context.clock.now(), context.config)
     except RateLimited as err:
-        return _login_page(err.detail, username, next_path, status=429)
+        page = _login_page(err.detail, username, next_path, status=429)
+        page.headers["Retry-After"] = str(max(1, round(err.retry_after_s + 0.5)))
+        return page
     except Unauthorized as err:
         return _login_page(err.detail, username, next_path, status=401)
     token = create_session(context.engine, user_id, context.clock.now(), context.config)

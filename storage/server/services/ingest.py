@@ -1,7 +1,10 @@
-"""Event ingest: store a site's forwarded events once each, derive telemetry, advance the cursor.
+"""Event ingest: store a site's forwarded events once each, derive telemetry, advance the log's cursor.
 
-Idempotent by ``(site, seq)``: a re-sent event is skipped, and only newly stored events feed the
-telemetry samples and rollups, so re-sending a batch never double-counts. One transaction per batch;
+Idempotent by ``(site, log, seq)``: a re-sent event is skipped, and only newly stored events feed the
+telemetry samples and rollups, so re-sending a batch never double-counts. A site's history spans several
+logs (a reinstalled daemon starts a new one at seq 1); events a log's identity predates belong to the
+site's legacy log. An event that cannot be stored (a NaN, a NUL byte) is kept as an ``ingest_rejected``
+marker with the reason, so it counts as handled and never blocks the stream. One transaction per batch;
 its first statement locks the site's row (PostgreSQL) or the database (SQLite), so concurrent batches
 of one site are applied one after the other.
 
@@ -13,31 +16,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from controller.wire import LEGACY_LOG_ID, IngestBatch, payload_problem
+from controller.wire import IngestEvent as WireEvent
 from storage.schema import to_micros
 from storage.server.services.sites import SiteRef
-from storage.server.tables import SITE_EVENTS, SITES
+from storage.server.tables import SITE_EVENTS, SITE_LOGS, SITES
 
 __all__ = [
+    "REJECTED_KIND",
     "ROLLUP_LEVELS_S",
     "IngestEvent",
     "IngestResult",
     "dialect_insert",
     "ingest_events",
+    "parse_batch",
     "sample_of",
 ]
 
 ROLLUP_LEVELS_S = (10, 60, 3600)  # each level is built from the one before it
 SERIES = ("grid", "battery", "soc", "setpoint")
 _CURSOR_CHUNK = 5000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_EVENT_COLUMNS = ("site_id", "seq", "at", "kind", "payload", "schema_version", "software_version")
+REJECTED_KIND = "ingest_rejected"
+_EVENT_COLUMNS = ("site_id", "log", "seq", "at", "kind", "payload", "schema_version", "software_version")
 _SAMPLE_COLUMNS = ("site_id", "at", "seq", "grid_w", "battery_w", "soc_pct", "setpoint_w")
 _ROLLUP_COLUMNS = ("site_id", "level_s", "start") + tuple(
     f"{name}_{stat}" for name in SERIES for stat in ("n", "sum", "min", "max")
@@ -58,10 +68,21 @@ class IngestEvent:
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    """How many events were new, and the highest seq N such that 1..N are all stored."""
+    """How many events were new, the highest seq N such that the log's seqs up to N are all handled,
+    and the events rejected (seq, reason)."""
 
     stored: int
     highest_contiguous_seq: int
+    rejected: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Log:
+    """A site's log as the ingest sees it: row id, first seq and cursor."""
+
+    id: int
+    first_seq: int
+    cursor: int
 
 
 def dialect_insert(connection: Connection, table: Table) -> Any:
@@ -213,15 +234,15 @@ def _upsert_rollups(connection: Connection, rows: list[tuple[Any, ...]]) -> None
     connection.exec_driver_sql(_PG_ROLLUPS_SQL, tuple(list(column) for column in columns))
 
 
-def _advance_cursor(connection: Connection, site: SiteRef, cursor: int, stored: set[int]) -> int:
-    """Move the site's cursor over every contiguous stored seq; ``stored`` are seqs known to be stored."""
-    start = cursor
+def _advance_cursor(connection: Connection, site: SiteRef, log: _Log, stored: set[int]) -> int:
+    """Move the log's cursor over every contiguous stored seq; ``stored`` are seqs known to be stored."""
+    cursor = log.cursor
     while cursor + 1 in stored:  # fast path: the batch continues the cursor
         cursor += 1
     while True:
         seqs = connection.execute(
             select(SITE_EVENTS.c.seq)
-            .where(SITE_EVENTS.c.site_id == site.id, SITE_EVENTS.c.seq > cursor)
+            .where(SITE_EVENTS.c.site_id == site.id, SITE_EVENTS.c.log == log.id, SITE_EVENTS.c.seq > cursor)
             .order_by(SITE_EVENTS.c.seq)
             .limit(_CURSOR_CHUNK)
         ).scalars()
@@ -234,72 +255,200 @@ def _advance_cursor(connection: Connection, site: SiteRef, cursor: int, stored: 
             count += 1
         if count < _CURSOR_CHUNK:
             break
-    if cursor > start:
+    if cursor > log.cursor:
         connection.execute(
-            update(SITES)
-            .where(SITES.c.id == site.id, SITES.c.ingested_seq < cursor)
+            update(SITE_LOGS)
+            .where(SITE_LOGS.c.id == log.id, SITE_LOGS.c.ingested_seq < cursor)
             .values(ingested_seq=cursor)
         )
     return cursor
 
 
-def _existing(connection: Connection, site: SiteRef, seqs: Sequence[int]) -> set[int]:
+def _existing(connection: Connection, site: SiteRef, log: _Log, seqs: Sequence[int]) -> set[int]:
     statement = select(SITE_EVENTS.c.seq).where(
-        SITE_EVENTS.c.site_id == site.id, SITE_EVENTS.c.seq.between(min(seqs), max(seqs))
+        SITE_EVENTS.c.site_id == site.id,
+        SITE_EVENTS.c.log == log.id,
+        SITE_EVENTS.c.seq.between(min(seqs), max(seqs)),
     )
     return {int(seq) for seq in connection.execute(statement).scalars()}
 
 
-def ingest_events(engine: Engine, site: SiteRef, events: Sequence[IngestEvent]) -> IngestResult:
-    """Store ``events`` for ``site`` in one transaction; duplicates (same seq) are skipped."""
-    with engine.begin() as connection:
-        # Lock first: the site's row on PostgreSQL, the write lock on SQLite.
-        cursor = connection.execute(
-            update(SITES)
-            .where(SITES.c.id == site.id)
-            .values(ingested_seq=SITES.c.ingested_seq)
-            .returning(SITES.c.ingested_seq)
-        ).scalar_one()
-        fresh: dict[int, IngestEvent] = {}
-        known: set[int] = set()
-        if events:
-            known = _existing(connection, site, [event.seq for event in events])
-            for event in events:
-                if event.seq not in known and event.seq not in fresh:
-                    fresh[event.seq] = event
-        if fresh:
-            event_rows = []
-            samples: list[tuple[Any, ...]] = []
-            for event in fresh.values():
-                at = to_micros(event.at)
-                payload = to_json(event.payload).decode()
-                event_rows.append(
+def _log_of(connection: Connection, site: SiteRef, log_id: str, first_seq: int, now: datetime) -> _Log:
+    """The site's log ``log_id``, registered on first sight with its cursor just before ``first_seq``."""
+    query = select(SITE_LOGS.c.id, SITE_LOGS.c.first_seq, SITE_LOGS.c.ingested_seq).where(
+        SITE_LOGS.c.site_id == site.id, SITE_LOGS.c.log_id == log_id
+    )
+    row = connection.execute(query).first()
+    if row is None:
+        connection.execute(
+            SITE_LOGS.insert().values(
+                site_id=site.id,
+                log_id=log_id,
+                first_seq=first_seq,
+                ingested_seq=first_seq - 1,
+                first_seen_at=now,
+            )
+        )
+        row = connection.execute(query).one()
+    return _Log(int(row[0]), int(row[1]), int(row[2]))
+
+
+_SUSPECT = ("NaN", "Infinity", "\\u0000")  # how to_json writes non-finite numbers and NUL characters
+
+
+def _rejection(event: IngestEvent, payload: str, reasons: dict[int, str]) -> str | None:
+    """Why ``event`` (with its JSON ``payload``) cannot be stored, or ``None``.
+
+    The JSON text is searched first (fast); only a suspect payload is walked to confirm and name the problem.
+    """
+    if event.seq in reasons:
+        return reasons[event.seq]
+    if "\x00" in event.software_version:
+        return "software_version contains a NUL byte"
+    if any(token in payload for token in _SUSPECT):
+        return payload_problem(event.payload)
+    return None
+
+
+def _store(
+    connection: Connection, site: SiteRef, log: _Log, events: Sequence[IngestEvent], reasons: dict[int, str]
+) -> tuple[int, int, list[tuple[int, str]]]:
+    """Store the new ``events`` of one log; returns (stored, cursor, rejected)."""
+    fresh: dict[int, tuple[IngestEvent, str]] = {}
+    known: set[int] = set()
+    rejected: list[tuple[int, str]] = []
+    if events:
+        known = _existing(connection, site, log, [event.seq for event in events])
+        for event in events:
+            if event.seq in known or event.seq in fresh:
+                continue
+            payload = to_json(event.payload).decode()
+            reason = _rejection(event, payload, reasons)
+            if reason is not None:
+                rejected.append((event.seq, reason))
+                marker = {"kind": event.kind, "reason": reason}
+                event = IngestEvent(event.seq, event.at, REJECTED_KIND, marker, 1, "server")  # noqa: PLW2901
+                payload = to_json(marker).decode()
+            fresh[event.seq] = (event, payload)
+    if fresh:
+        event_rows = []
+        samples: list[tuple[Any, ...]] = []
+        for event, payload in fresh.values():
+            at = to_micros(event.at)
+            event_rows.append(
+                (
+                    site.id,
+                    log.id,
+                    event.seq,
+                    at,
+                    event.kind,
+                    payload,
+                    event.schema_version,
+                    event.software_version,
+                )
+            )
+            values = sample_of(event.kind, event.payload)
+            if values is not None:
+                samples.append(
                     (
                         site.id,
-                        event.seq,
                         at,
-                        event.kind,
-                        payload,
-                        event.schema_version,
-                        event.software_version,
+                        event.seq,
+                        values.get("grid_w"),
+                        values.get("battery_w"),
+                        values.get("soc_pct"),
+                        values.get("setpoint_w"),
                     )
                 )
-                values = sample_of(event.kind, event.payload)
-                if values is not None:
-                    samples.append(
-                        (
-                            site.id,
-                            at,
-                            event.seq,
-                            values.get("grid_w"),
-                            values.get("battery_w"),
-                            values.get("soc_pct"),
-                            values.get("setpoint_w"),
-                        )
-                    )
-            _bulk_insert(connection, "site_events", _EVENT_COLUMNS, event_rows)
-            if samples:
-                _bulk_insert(connection, "telemetry_samples", _SAMPLE_COLUMNS, samples)
-                _upsert_rollups(connection, _rollups(samples))
-        cursor = _advance_cursor(connection, site, int(cursor), known | fresh.keys())
-    return IngestResult(len(fresh), cursor)
+        _bulk_insert(connection, "site_events", _EVENT_COLUMNS, event_rows)
+        if samples:
+            _bulk_insert(connection, "telemetry_samples", _SAMPLE_COLUMNS, samples)
+            _upsert_rollups(connection, _rollups(samples))
+    cursor = _advance_cursor(connection, site, log, known | fresh.keys())
+    return len(fresh) - len(rejected), cursor, rejected
+
+
+def ingest_events(
+    engine: Engine,
+    site: SiteRef,
+    events: Sequence[IngestEvent],
+    *,
+    log_id: str | None = None,
+    first_seq: int = 1,
+    now: datetime | None = None,
+    invalid: Sequence[tuple[int, str]] = (),
+) -> IngestResult:
+    """Store ``events`` of the log ``log_id`` (``None``: the legacy log) for ``site`` in one transaction.
+
+    Duplicates (same log and seq) are skipped; events before the log's ``first_seq`` go to the legacy
+    log; an event that cannot be stored is rejected with a reason and kept as a marker, and so is each
+    of ``invalid`` (seq, reason): events that did not even parse.
+    """
+    reasons = dict(invalid)
+    if invalid:
+        placeholder_at = now or min((event.at for event in events), default=_EPOCH)
+        events = [
+            *events,
+            *(IngestEvent(seq, placeholder_at, "invalid", {}, 1, "unknown") for seq, _ in invalid),
+        ]
+    with engine.begin() as connection:
+        # Lock first: the site's row on PostgreSQL, the write lock on SQLite.
+        connection.execute(
+            update(SITES).where(SITES.c.id == site.id).values(ingested_seq=SITES.c.ingested_seq)
+        )
+        seen_at = now or (min(event.at for event in events) if events else site_created(connection, site))
+        log = _log_of(connection, site, log_id or LEGACY_LOG_ID, first_seq if log_id else 1, seen_at)
+        current = [event for event in events if event.seq >= log.first_seq]
+        older = [event for event in events if event.seq < log.first_seq]
+        stored, cursor, rejected = _store(connection, site, log, current, reasons)
+        if older:
+            legacy = _log_of(connection, site, LEGACY_LOG_ID, 1, seen_at)
+            more, _, also = _store(connection, site, legacy, older, reasons)
+            stored, rejected = stored + more, rejected + also
+        connection.execute(update(SITES).where(SITES.c.id == site.id).values(ingested_seq=cursor))
+    return IngestResult(stored, cursor, tuple(rejected))
+
+
+def site_created(connection: Connection, site: SiteRef) -> datetime:
+    """When the site was registered."""
+    created: datetime = connection.execute(
+        select(SITES.c.created_at).where(SITES.c.id == site.id)
+    ).scalar_one()
+    return created
+
+
+class _Envelope(IngestBatch):
+    """A batch whose events are checked one by one (the slow path, after the whole batch failed)."""
+
+    events: list[Any]
+
+
+def parse_batch(body: bytes, max_events: int) -> tuple[IngestBatch, list[tuple[int, str]]]:
+    """The batch, and the (seq, reason) of each event that is not a valid event but names its seq.
+
+    Raises :class:`~pydantic.ValidationError` when the batch itself is invalid or a bad event has no
+    usable seq, and :class:`ValueError` when it holds more than ``max_events`` events.
+    """
+    try:
+        batch = IngestBatch.model_validate_json(body)
+        invalid: list[tuple[int, str]] = []
+    except ValidationError as err:
+        if not all(error["loc"][:1] == ("events",) and len(error["loc"]) >= 2 for error in err.errors()):
+            raise
+        envelope = _Envelope.model_validate_json(body)
+        events: list[WireEvent] = []
+        invalid = []
+        for raw in envelope.events:
+            try:
+                events.append(WireEvent.model_validate(raw))
+            except ValidationError as bad:
+                seq = raw.get("seq") if isinstance(raw, dict) else None
+                if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= 2**62:
+                    raise err from bad
+                first = bad.errors(include_url=False)[0]
+                where = ".".join(str(part) for part in first["loc"]) or "event"
+                invalid.append((seq, f"{where}: {first['msg']}"[:300]))
+        batch = IngestBatch(log_id=envelope.log_id, log_first_seq=envelope.log_first_seq, events=events)
+    if len(batch.events) + len(invalid) > max_events:
+        raise ValueError(f"too many events in one batch (limit {max_events})")
+    return batch, invalid

@@ -6,14 +6,23 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.server.errors import NotFound, ServerError
 from storage.server.security import hash_token, new_token
-from storage.server.tables import SITES, TOKENS
+from storage.server.tables import ROLLUPS, SAMPLES, SITE_EVENTS, SITES, TOKENS
 
-__all__ = ["SiteRef", "add_site_token", "create_site", "get_site", "list_sites", "site_for_token"]
+__all__ = [
+    "SiteRef",
+    "add_site_token",
+    "create_site",
+    "get_site",
+    "list_sites",
+    "remove_site",
+    "revoke_tokens",
+    "site_for_token",
+]
 
 SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -77,3 +86,24 @@ def site_for_token(engine: Engine, token: str) -> SiteRef | None:
     with engine.connect() as connection:
         row = connection.execute(statement).first()
     return None if row is None else SiteRef(int(row[0]), str(row[1]))
+
+
+def revoke_tokens(engine: Engine, site: SiteRef, now: datetime, token: str | None = None) -> int:
+    """Revoke ``token`` of ``site``, or every active token of it; returns how many were revoked.
+
+    A running server may still accept a revoked token for up to a minute (its token cache).
+    """
+    conditions = [TOKENS.c.site_id == site.id, TOKENS.c.revoked_at.is_(None)]
+    if token is not None:
+        conditions.append(TOKENS.c.token_hash == hash_token(token))
+    with engine.begin() as connection:
+        result = connection.execute(update(TOKENS).where(*conditions).values(revoked_at=now))
+    return int(result.rowcount or 0)
+
+
+def remove_site(engine: Engine, site: SiteRef) -> None:
+    """Delete ``site`` with everything of it: tokens, roles, schedules, status, logs, events, telemetry."""
+    with engine.begin() as connection:
+        for table in (SITE_EVENTS, SAMPLES, ROLLUPS):  # no foreign key on the high-volume tables
+            connection.execute(delete(table).where(table.c.site_id == site.id))
+        connection.execute(delete(SITES).where(SITES.c.id == site.id))  # the rest cascades

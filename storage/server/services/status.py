@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from controller.domain.schedule import MAX_BATTERY_W
 from storage.server.services.ingest import dialect_insert
 from storage.server.services.sites import SiteRef
 from storage.server.tables import STATUS
@@ -65,7 +66,11 @@ def read_status(engine: Engine, site: SiteRef, now: datetime, stale_after_s: flo
 
 
 def device_limits(engine: Engine, site: SiteRef) -> dict[str, int]:
-    """The device maxima the site's daemon last reported (``max_charge_w``, ``max_discharge_w``)."""
+    """The device maxima the site's daemon last reported (``max_charge_w``, ``max_discharge_w``).
+
+    Only values within the physical range count (a status stored before the range was checked cannot
+    lift the schedule's check).
+    """
     with engine.connect() as connection:
         text = connection.execute(select(STATUS.c.body).where(STATUS.c.site_id == site.id)).scalar()
     if text is None:
@@ -74,5 +79,7 @@ def device_limits(engine: Engine, site: SiteRef) -> dict[str, int]:
     return {
         key: int(body[key])
         for key in ("max_charge_w", "max_discharge_w")
-        if isinstance(body.get(key), int | float) and not isinstance(body.get(key), bool) and body[key] > 0
+        if isinstance(body.get(key), int | float)
+        and not isinstance(body.get(key), bool)
+        and 0 < body[key] <= MAX_BATTERY_W
     }

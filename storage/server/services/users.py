@@ -98,57 +98,61 @@ def set_role(engine: Engine, username: str, site_name: str, role: str | None) ->
             connection.execute(insert(ROLES).values(user_id=user_id, site_id=site.id, role=role))
 
 
-def _failures_since(engine: Engine, column_value: tuple[str, str], since: datetime) -> int:
-    column = LOGIN_ATTEMPTS.c[column_value[0]]
-    statement = (
-        select(func.count())
-        .select_from(LOGIN_ATTEMPTS)
-        .where(column == column_value[1], LOGIN_ATTEMPTS.c.at >= since, LOGIN_ATTEMPTS.c.ok.is_(False))
+def _failures_since(engine: Engine, since: datetime, **match: str) -> tuple[int, datetime | None]:
+    """Failed attempts matching ``match`` (column=value) since ``since``: how many, and the oldest's time."""
+    conditions = [LOGIN_ATTEMPTS.c[column] == value for column, value in match.items()]
+    statement = select(func.count(), func.min(LOGIN_ATTEMPTS.c.at)).where(
+        *conditions, LOGIN_ATTEMPTS.c.at >= since, LOGIN_ATTEMPTS.c.ok.is_(False)
     )
     with engine.connect() as connection:
-        return int(connection.execute(statement).scalar() or 0)
+        count, oldest = connection.execute(statement).one()
+    return int(count or 0), oldest
+
+
+def _throttle(count: int, oldest: datetime | None, limit: int, now: datetime, window_s: int) -> float | None:
+    """Seconds to wait when ``count`` failures reached ``limit`` (until the oldest leaves the window)."""
+    if count < limit or oldest is None:
+        return None
+    return max(1.0, (oldest + timedelta(seconds=window_s) - now).total_seconds())
 
 
 def login(
     engine: Engine, username: str, password: str, client: str, now: datetime, config: ServerConfig
 ) -> int:
-    """Check a password with rate limiting and lockout; returns the user id.
+    """Check a password, throttled per client address and account; returns the user id.
 
-    Raises :class:`RateLimited` while the user is locked or the client sent too many failures, and
+    Failures count per (address, account) pair: after ``login_max_failures`` in the window that pair
+    waits (``Retry-After``) until the oldest failure leaves the window, while the owner logging in from
+    elsewhere is not locked out. An address failing on many accounts is throttled as a whole. Attempts
+    older than the window are pruned. Raises :class:`RateLimited` while throttled and
     :class:`Unauthorized` on a wrong user name or password (the same message for both).
     """
     username = username[:64]
     client = client[:64]
-    since = now - timedelta(seconds=config.login_window_s)
-    if _failures_since(engine, ("client", client), since) >= config.login_client_max_failures:
-        raise RateLimited("too many failed logins from this address; try again later", config.lockout_s)
+    window = config.login_window_s
+    since = now - timedelta(seconds=window)
+    with engine.begin() as connection:
+        connection.execute(delete(LOGIN_ATTEMPTS).where(LOGIN_ATTEMPTS.c.at < since))
+    wait = _throttle(
+        *_failures_since(engine, since, client=client), config.login_client_max_failures, now, window
+    )
+    if wait is not None:
+        raise RateLimited("too many failed logins from this address; try again later", wait)
+    pair = _failures_since(engine, since, client=client, username=username)
+    wait = _throttle(*pair, config.login_max_failures, now, window)
+    if wait is not None:
+        raise RateLimited("too many failed logins for this account from this address; try again later", wait)
     with engine.connect() as connection:
         row = connection.execute(
-            select(USERS.c.id, USERS.c.password_hash, USERS.c.locked_until).where(
-                USERS.c.username == username
-            )
+            select(USERS.c.id, USERS.c.password_hash).where(USERS.c.username == username)
         ).first()
-    if row is not None and row[2] is not None and row[2] > now:
-        raise RateLimited(
-            "this account is locked after too many failed logins; try again later",
-            (row[2] - now).total_seconds(),
-        )
     ok = verify_password(None if row is None else str(row[1]), password)
     with engine.begin() as connection:
         connection.execute(insert(LOGIN_ATTEMPTS).values(username=username, client=client, at=now, ok=ok))
     if ok and row is not None:
         return int(row[0])
-    if (
-        row is not None
-        and _failures_since(engine, ("username", username), since) >= config.login_max_failures
-    ):
-        with engine.begin() as connection:
-            connection.execute(
-                update(USERS)
-                .where(USERS.c.id == row[0])
-                .values(locked_until=now + timedelta(seconds=config.lockout_s))
-            )
-        LOGGER.warning("user %r locked after repeated failed logins", username)
+    if pair[0] + 1 >= config.login_max_failures:
+        LOGGER.warning("logins of %r from %s throttled after repeated failures", username, client)
     raise Unauthorized("wrong user name or password")
 
 
