@@ -29,6 +29,7 @@ from controller.domain.events import (
     Ticked,
 )
 from controller.domain.machine import ControllerCore
+from controller.domain.resend import ResendGuard
 from storage.event_log import EventLog, EventLogError
 
 __all__ = ["BatteryPort", "ControlLoop", "MeterPort", "restore_events"]
@@ -122,6 +123,7 @@ class ControlLoop:
         self._dropped = 0
         self._unconfirmed: Command | None = None
         self._retry_at = float("-inf")
+        self._resend = ResendGuard()
         self.snapshot = _Snapshot()
         self.ticks = 0
 
@@ -163,9 +165,11 @@ class ControlLoop:
         commands = [event for event in decided if isinstance(event, CommandIssued)]
         for issued in commands:
             LOGGER.info("%s -> %s (%s)", issued.state, issued.command, issued.reason or "decided")
-            self._send(issued.command)
-        if not commands:
+        if commands:  # one write per tick: a later decision of the same tick supersedes an earlier one
+            self._send(commands[-1].command)
+        else:
             self._retry_unconfirmed()
+            self._resend_if_dropped(inputs, now)
         self._update_snapshot(inputs, commands)
         self.ticks += 1
         return commands
@@ -175,9 +179,23 @@ class ControlLoop:
         self._carry.extend(outcome.events)
         if outcome.accepted:
             self._unconfirmed = None
+            self._resend.written(command, self.clock.now())
         else:
             self._unconfirmed = command
             self._retry_at = self.clock.monotonic() + RETRY_COMMAND_S
+            self._resend.forget()
+
+    def _resend_if_dropped(self, inputs: Sequence[EventBase], now: datetime) -> None:
+        """Send the command in force again when the battery's reports show it dropped it."""
+        for event in inputs:
+            if isinstance(event, BatteryReading):
+                self._resend.observe(event)
+        command = self._resend.due(now)
+        if command is not None:
+            LOGGER.warning(
+                "the battery does not follow %s (changed from outside?); sending it again", command
+            )
+            self._send(command)
 
     def _retry_unconfirmed(self) -> None:
         if self._unconfirmed is None or self.clock.monotonic() < self._retry_at:

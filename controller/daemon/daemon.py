@@ -25,6 +25,7 @@ from controller.daemon.lock import DaemonLock
 from controller.daemon.schedule_source import build_schedule_source
 from controller.daemon.server_client import ServerClient
 from controller.daemon.server_worker import ServerWorker
+from controller.daemon.worker_watch import WorkerWatch
 from controller.domain.events import DaemonStarted, DaemonStopped
 from controller.settings import Settings
 from storage.event_log import EventLog
@@ -136,8 +137,10 @@ class Daemon:
             status=loop.status,
             schedule_etag=getattr(last_schedule.event, "etag", None) if last_schedule else None,
             forward_interval_s=settings.server.forward_interval_s,
+            check_interval_s=settings.schedule.check_interval_s,
         )
         worker.start()
+        watch = WorkerWatch()
         exit_code = 0
         failed_ticks = 0
         tick_s = settings.daemon.tick_s
@@ -145,7 +148,10 @@ class Daemon:
         try:
             while not self.stop_requested.is_set():
                 try:
-                    loop.tick(worker.drain())
+                    watched = watch.observe(alive=worker.alive, health=worker.health, now=clock.now())
+                    if worker.restart_if_dead():
+                        LOGGER.error("the server worker had ended; started it again")
+                    loop.tick([*worker.drain(), *watched])
                     failed_ticks = 0
                 except Exception:  # noqa: BLE001 - one bad tick must not stop the battery's control
                     failed_ticks += 1

@@ -44,6 +44,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
     "DEFAULT_TIMEZONE",
+    "MAX_SCHEDULE_BYTES",
+    "MAX_SLOTS",
     "SCHEMA_PATH",
     "ActiveSlot",
     "DatedSlot",
@@ -58,6 +60,11 @@ __all__ = [
 ]
 
 LOGGER = logging.getLogger(__name__)
+
+#: The largest schedule document any source (server, URL, file) reads, in bytes.
+MAX_SCHEDULE_BYTES = 256 * 1024
+#: The most slots (recurring plus dated) a schedule may have.
+MAX_SLOTS = 1000
 
 SCHEMA_PATH = Path(__file__).with_name("schedule.schema.json")
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
