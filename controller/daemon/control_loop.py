@@ -124,6 +124,7 @@ class ControlLoop:
         self._unconfirmed: Command | None = None
         self._retry_at = float("-inf")
         self._resend = ResendGuard()
+        self._resync: Command | None = None  # after a restart: the command in force, sent on the first tick
         self.snapshot = _Snapshot()
         self.ticks = 0
 
@@ -139,6 +140,7 @@ class ControlLoop:
         projection = self.core.restore(events)
         self.snapshot.state = str(projection.state)
         self.snapshot.last_command = projection.last_command
+        self._resync = projection.last_command
         return len(events)
 
     # -- the tick ------------------------------------------------------------------------------------
@@ -165,8 +167,12 @@ class ControlLoop:
         commands = [event for event in decided if isinstance(event, CommandIssued)]
         for issued in commands:
             LOGGER.info("%s -> %s (%s)", issued.state, issued.command, issued.reason or "decided")
+        resync, self._resync = self._resync, None
         if commands:  # one write per tick: a later decision of the same tick supersedes an earlier one
             self._send(commands[-1].command)
+        elif resync is not None:  # a crashed daemon left the battery at a set-point: make it ours again
+            LOGGER.info("re-sending the command in force after the restart: %s", resync)
+            self._send(resync)
         else:
             self._retry_unconfirmed()
             self._resend_if_dropped(inputs, now)
