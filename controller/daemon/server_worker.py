@@ -170,44 +170,51 @@ class ServerWorker:
         mono = self._clock.monotonic()
         if mono < self._backoff_until and not final:
             return
+        done = 0  # exchanges that went through: only they can show the server is back
         try:
             if self._source is not None and not final:
-                self._exchange("schedule", mono, self._schedule_round)
+                done += self._exchange("schedule", mono, self._schedule_round)
             if self._forwarder is not None and (mono >= self._next_forward or final):
-                self._exchange("upload", mono, lambda m: self._forward_round(m, final=final), final=final)
+                done += self._exchange(
+                    "upload", mono, lambda m: self._forward_round(m, final=final), final=final
+                )
             if self._client is not None and (mono >= self._next_status or final):
-                self._exchange("status", mono, self._status_round, final=final)
+                done += self._exchange("status", mono, self._status_round, final=final)
         except ServerRejected as err:
             LOGGER.error("server refused a request: %s", err)
             self._failed(mono, err)
         except ServerError as err:
             self._failed(mono, err)
         else:
-            self._recovered(mono)
+            if done:
+                self._recovered(mono)
 
-    def _exchange(self, name: str, mono: float, run: Callable[[float], None], *, final: bool = False) -> None:
-        """Run one exchange; a :class:`ServerError` propagates (an outage), anything else is its fault."""
+    def _exchange(self, name: str, mono: float, run: Callable[[float], bool], *, final: bool = False) -> bool:
+        """Run one exchange; ``True`` when it reached its peer. A :class:`ServerError` propagates (an
+        outage); anything else is a fault of this exchange."""
         if mono < self._fault_until.get(name, float("-inf")) and not final:
-            return
+            return False
         try:
-            run(mono)
+            reached = run(mono)
         except ServerError:
             raise
         except Exception as err:  # noqa: BLE001 - no exception may end the worker
             self._fault(name, mono, err)
-        else:
-            self._fault_cleared(name)
+            return False
+        self._fault_cleared(name)
+        return reached
 
-    def _schedule_round(self, mono: float) -> None:
+    def _schedule_round(self, mono: float) -> bool:
         full = mono >= self._next_schedule
         if not (full or mono >= self._next_check):
-            return
+            return False
         self._fetch_schedule(conditional=not full)
         self._next_check = mono + self._check_interval_s
         if full:
             self._next_schedule = mono + self._schedule_interval_s
+        return True
 
-    def _forward_round(self, mono: float, *, final: bool) -> None:
+    def _forward_round(self, mono: float, *, final: bool) -> bool:
         assert self._forwarder is not None
         self._next_forward = mono + self._forward_interval_s
         if final:  # record first, so that the cursor event itself is shipped too
@@ -219,10 +226,10 @@ class ServerWorker:
             self._next_forward = mono  # a backlog: carry on in the next round
         if not final:
             self._forwarder.record_cursor(self._clock.now())
+        return True
 
-    def _status_round(self, mono: float) -> None:
+    def _status_round(self, mono: float) -> bool:
         assert self._client is not None
-        self._next_status = mono + self._status_interval_s
         health = self.health
         report = self._status().model_copy(
             update={
@@ -233,6 +240,8 @@ class ServerWorker:
             }
         )
         self._client.post_status(report)
+        self._next_status = mono + self._status_interval_s  # after it went through: a failed post is retried
+        return True
 
     def _fetch_schedule(self, *, conditional: bool) -> None:
         assert self._source is not None
