@@ -35,6 +35,7 @@ __all__ = [
     "UrlScheduleSource",
     "build_schedule_source",
     "check_schedule",
+    "validate_schedule",
 ]
 
 
@@ -50,16 +51,31 @@ class ScheduleSource(Protocol):
 
 def check_schedule(raw: dict[str, Any], limits: LimitSettings) -> list[str]:
     """Every problem of ``raw`` as ``"where: message"`` lines (empty when the schedule is valid)."""
+    return validate_schedule(raw, limits)[1]
+
+
+def validate_schedule(raw: dict[str, Any], limits: LimitSettings) -> tuple[Schedule | None, list[str]]:
+    """``raw`` as a :class:`Schedule` when valid, else ``None`` and its first problems (and how many more)."""
     slots = sum(len(part) for part in (raw.get("recurring"), raw.get("dated")) if isinstance(part, list))
     if slots > MAX_SLOTS:
-        return [f"schedule: {slots} slots; at most {MAX_SLOTS} are allowed"]
+        return None, [f"schedule: {slots} slots; at most {MAX_SLOTS} are allowed"]
     try:
-        Schedule.model_validate(raw).validate_against(limits.max_charge_w, limits.max_discharge_w)
+        schedule = Schedule.model_validate(raw)
+        schedule.validate_against(limits.max_charge_w, limits.max_discharge_w)
     except ValidationError as err:
-        return [f"{'.'.join(str(p) for p in e['loc']) or 'schedule'}: {e['msg']}" for e in err.errors()]
+        problems = err.errors()
+        lines = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'schedule'}: {e['msg']}" for e in problems[:MAX_ERRORS]
+        ]
+        if len(problems) > MAX_ERRORS:
+            lines.append(f"schedule: {len(problems) - MAX_ERRORS} more problems")
+        return None, lines
     except ValueError as err:
-        return [f"schedule: {err}"]
-    return []
+        return None, [f"schedule: {err}"]
+    return schedule, []
+
+
+MAX_ERRORS = 20
 
 
 class ServerScheduleSource:

@@ -22,9 +22,10 @@ from typing import Any, Final
 
 from controller.clock import Clock
 from controller.daemon.forwarder import Forwarder
-from controller.daemon.schedule_source import ScheduleSource, check_schedule
+from controller.daemon.schedule_source import ScheduleSource, validate_schedule
 from controller.daemon.server_client import ServerClient, ServerError, ServerRejected, StatusReport
 from controller.domain.events import EventBase, ScheduleLoaded, ScheduleRejected, SourceRecovered, SourceStale
+from controller.domain.schedule import Schedule, remember_validated
 from controller.settings import LimitSettings
 
 __all__ = ["MAX_BACKOFF_S", "ServerWorker", "WorkerHealth"]
@@ -251,7 +252,7 @@ class ServerWorker:
             return
         if fetched.etag is not None and fetched.etag == self.schedule_etag:
             return  # the full fetch found the document we have
-        errors = [fetched.error] if fetched.error else self._check(fetched.body or {})
+        schedule, errors = (None, [fetched.error]) if fetched.error else self._check(fetched.body or {})
         now = self._clock.now()
         if errors:
             LOGGER.error(
@@ -260,26 +261,27 @@ class ServerWorker:
             self._emit(ScheduleRejected(at=now, source=self._source.name, errors=errors[:50]))
         else:
             LOGGER.info("schedule from %s loaded (version %s)", self._source.name, fetched.version)
-            self._emit(
-                ScheduleLoaded(
-                    at=now,
-                    source=self._source.name,
-                    schedule=fetched.body or {},
-                    etag=fetched.etag,
-                    version=fetched.version,
-                )
+            loaded = ScheduleLoaded(
+                at=now,
+                source=self._source.name,
+                schedule=fetched.body or {},
+                etag=fetched.etag,
+                version=fetched.version,
             )
+            if schedule is not None:
+                remember_validated(loaded.schedule, schedule)  # the control thread will not validate it again
+            self._emit(loaded)
         self.schedule_etag = fetched.etag  # a rejected document is not fetched again until it changes
 
-    def _check(self, body: dict[str, Any]) -> list[str]:
-        """The schedule's problems; a check that itself fails (e.g. a date past year 9999) rejects it."""
+    def _check(self, body: dict[str, Any]) -> tuple[Schedule | None, list[str]]:
+        """The schedule, or its problems; a check that fails itself (a date past year 9999) rejects it."""
         try:
-            return check_schedule(body, self._limits)
+            return validate_schedule(body, self._limits)
         except Exception as err:  # noqa: BLE001 - a poisoned document must not stop the worker
             LOGGER.exception(
                 "checking the schedule from %s failed", self._source.name if self._source else "?"
             )
-            return [f"schedule: cannot be checked: {_describe(err)}"]
+            return None, [f"schedule: cannot be checked: {_describe(err)}"]
 
     def _fault(self, name: str, mono: float, err: BaseException) -> None:
         """An exchange failed for a reason other than the server: log once, back off, go on."""

@@ -257,3 +257,26 @@ def test_too_many_slots_are_rejected_before_validation() -> None:
     ]
     errors = check_schedule({**GOOD, "recurring": slots}, LimitSettings())
     assert errors == [f"schedule: {MAX_SLOTS + 1} slots; at most {MAX_SLOTS} are allowed"]
+
+
+def test_a_loaded_schedule_is_not_validated_again_on_the_control_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from controller.domain.inputs import Inputs
+    from controller.domain.schedule import Schedule
+
+    path = tmp_path / "schedule.json"
+    path.write_text(json.dumps(GOOD))
+    clock = ManualClock(NOW)
+    w = worker(clock, source=FileScheduleSource(path))
+    w.run_round()  # the worker validates
+    [loaded] = w.drain()
+    assert isinstance(loaded, ScheduleLoaded)
+
+    def no_validation(*_args: Any, **_kw: Any) -> Any:
+        raise AssertionError("validated on the control thread")
+
+    monkeypatch.setattr(Schedule, "model_validate", no_validation)
+    inputs = Inputs(LimitSettings())
+    assert inputs.apply(loaded)
+    assert inputs.schedule is not None and inputs.schedule.recurring[0].id == "evening"
