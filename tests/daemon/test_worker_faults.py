@@ -221,3 +221,20 @@ def test_the_watch_reports_unhealthy_once_and_recovered() -> None:
     assert isinstance(dead[0], WorkerUnhealthy) and "ended" in dead[0].problem
     back = watch.observe(alive=True, health=WorkerHealth(True), now=START + timedelta(seconds=12))
     assert isinstance(back[0], WorkerRecovered) and back[0].unhealthy_s == 12.0
+
+
+def test_doctor_names_an_unhealthy_worker_until_it_recovers(tmp_path: Path) -> None:
+    from controller.doctor import Status, _worker
+    from controller.domain.events import DaemonStarted
+    from controller.settings import Settings
+
+    settings = Settings(site_id="faults", database_path=tmp_path / "daemon.db")
+    log = EventLog.open_sqlite(settings.database_path, site_id="faults")
+    log.append(DaemonStarted(at=START, version="t", config_digest="x"))
+    assert _worker(settings).status is Status.OK
+    log.append(WorkerUnhealthy(at=START, problem="upload: EventLogError: database or disk is full"))
+    check = _worker(settings)
+    assert check.status is Status.WARN and "disk is full" in check.detail
+    log.append(WorkerRecovered(at=START + timedelta(minutes=5), unhealthy_s=300.0))
+    assert _worker(settings).status is Status.OK
+    log.close()
