@@ -7,6 +7,7 @@ import errno
 import json
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -238,3 +239,34 @@ def test_doctor_names_an_unhealthy_worker_until_it_recovers(tmp_path: Path) -> N
     log.append(WorkerRecovered(at=START + timedelta(minutes=5), unhealthy_s=300.0))
     assert _worker(settings).status is Status.OK
     log.close()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the ending is the point
+def test_a_worker_thread_that_ended_anyway_is_reported_and_started_again() -> None:
+    clock = ManualClock(START)
+    calls: list[int] = []
+
+    def status() -> StatusReport:
+        calls.append(1)
+        if len(calls) == 1:
+            raise SystemExit("a BaseException no exchange catches")
+        return StatusReport(state="NetZero", software_version="t", heartbeat_at=clock.now())
+
+    client = ServerClient("http://127.0.0.1:9", "faults", "token", timeout_s=1)  # nothing listens on 9
+    w = ServerWorker(
+        clock=clock, limits=LimitSettings(), schedule_source=None, schedule_interval_s=300, forwarder=None,
+        client=client, status_interval_s=60, status=status,
+    )  # fmt: skip
+    w.start()
+    deadline = time.monotonic() + 30
+    while w.alive:  # bounded poll on the real thread
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    watch = WorkerWatch()
+    [event] = watch.observe(alive=w.alive, health=w.health, now=START)
+    assert isinstance(event, WorkerUnhealthy) and "ended" in event.problem
+    assert w.restart_if_dead() and w.alive
+    assert not w.restart_if_dead(), "only a dead thread is restarted"
+    w.stop(timeout_s=30)
+    assert not w.alive and not w.restart_if_dead(), "a stopped worker stays stopped"
+    client.close()
