@@ -3,7 +3,9 @@
 Start: take the database lock, migrate, rebuild state from the log, log ``daemon_started`` (version and
 config digest), resume. Stop (SIGTERM/SIGINT): finish the tick, command standby (configurable), let the
 server worker flush, log ``daemon_stopped``, exit 0. An error that keeps failing ticks commands standby
-on the way out and exits non-zero; cron starts the daemon again within a minute.
+on the way out and exits non-zero; ``zsm supervise`` starts the daemon again within a second. Each tick the
+loop looks at the server worker: a thread that ended is started again, and ``worker_unhealthy`` /
+``worker_recovered`` are logged when its health changes.
 """
 
 from __future__ import annotations
