@@ -89,9 +89,10 @@ def run(rounds: int) -> dict[str, object]:
             results: list[dict[str, float]] = []
             try:
                 launched = time.monotonic()
-                first = wait_for(lambda: writes_after(zendure, 0))
+                first = wait_for(lambda: zendure.settings.outputLimit == 300)  # the slot is in force
                 for _ in range(rounds):
                     time.sleep(3.0)  # let the daemon settle into its slot
+                    wait_for(lambda: zendure.settings.outputLimit == 300)
                     (daemon,) = wait_for_child(supervisor.pid)
                     before = len(zendure.writes)
                     killed = time.monotonic()

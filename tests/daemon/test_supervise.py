@@ -76,7 +76,7 @@ def test_a_killed_daemon_is_back_and_commanding_within_seconds(tmp_path: Path) -
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         try:
-            wait_until(lambda: len(site.zendure.writes) > 0)
+            wait_until(lambda: site.zendure.settings.outputLimit == 300)  # the slot is in force
             (first,) = children(supervisor.pid)
             before = len(site.zendure.writes)
             killed = time.monotonic()
