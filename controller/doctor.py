@@ -1,8 +1,9 @@
 """``zsm doctor``: check a real installation, one line per check, and say what to fix.
 
 Checks: the configuration, the battery (what it reports), the meter (a reading and how old it is), the
-meter lag estimated from the event log, the server (reachable, token accepted), the clock (against the
-server's ``Date`` header) and the free disk space next to the event log.
+meter lag estimated from the event log, the server-I/O worker's health (from the log), the server
+(reachable, token accepted), the clock (against the server's ``Date`` header) and the free disk space
+next to the event log.
 """
 
 from __future__ import annotations
@@ -150,6 +151,29 @@ def _lag(settings: Settings, clock: Clock) -> Check:
     )
 
 
+def _worker(settings: Settings) -> Check:
+    """Whether the daemon's server-I/O worker said it was unhealthy (and did not recover) since its start."""
+    if not settings.database_path.is_file():
+        return Check("server worker", Status.SKIP, f"no event log yet at {settings.database_path}")
+    from storage.event_log import EventLog
+
+    log = EventLog.open_sqlite(settings.database_path, site_id=settings.site_id, migrate=False)
+    try:
+        latest = [log.last_of_kind(k) for k in ("daemon_started", "worker_unhealthy", "worker_recovered")]
+    finally:
+        log.close()
+    started, unhealthy, recovered = latest
+    after_start = unhealthy is not None and (started is None or unhealthy.seq > started.seq)
+    if after_start and unhealthy is not None and (recovered is None or recovered.seq < unhealthy.seq):
+        problem = getattr(unhealthy.event, "problem", "?")
+        return Check(
+            "server worker",
+            Status.WARN,
+            f"unhealthy since {unhealthy.event.at:%Y-%m-%d %H:%M} UTC: {problem}",
+        )
+    return Check("server worker", Status.OK, "no unhealthy report since the daemon started")
+
+
 def _server_and_clock(settings: Settings, clock: Clock) -> list[Check]:
     server = settings.server
     if not server.url or server.token is None:
@@ -215,6 +239,7 @@ def run_checks(config_path: str | None, clock: Clock) -> list[Check]:
         lambda: [_battery(settings, clock)],
         lambda: [_meter(settings, clock)],
         lambda: [_lag(settings, clock)],
+        lambda: [_worker(settings)],
         lambda: _server_and_clock(settings, clock),
         lambda: [_disk(settings)],
     ]

@@ -317,7 +317,12 @@ class ScheduleSourceSettings(_Section):
     username: str | None = Field(default=None, description="Basic-auth user for the URL")
     password: SecretStr | None = Field(default=None, description="Basic-auth password for the URL")
     bearer_token: SecretStr | None = Field(default=None, description="Bearer token for the URL")
-    fetch_interval_s: float = Field(default=300.0, gt=0, description="Seconds between schedule fetches")
+    fetch_interval_s: float = Field(
+        default=300.0, gt=0, description="Seconds between full schedule fetches (the upper bound)"
+    )
+    check_interval_s: float = Field(
+        default=30.0, gt=0, description="Seconds between conditional schedule checks (a 304 when unchanged)"
+    )
 
     @model_validator(mode="after")
     def _source_needs_location(self) -> ScheduleSourceSettings:

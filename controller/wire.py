@@ -100,6 +100,8 @@ class StatusReport(BaseModel):
     max_discharge_w: int | None = Field(default=None, ge=0, le=MAX_BATTERY_W)
     worker_healthy: bool = True
     worker_problem: str | None = Field(default=None, max_length=500)
+    schedule_checked_at: AwareDatetime | None = None
+    schedule_check_interval_s: float | None = Field(default=None, gt=0, le=86_400)
 
 
 def payload_problem(payload: Any) -> str | None:

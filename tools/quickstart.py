@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,9 +59,23 @@ def _dev_digest() -> str:
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + b"dev").hexdigest()
 
 
+def call_and_wait(cmd: list[str]) -> int:
+    """Run ``cmd``; Ctrl-C is passed on to it and waited for, so it can stop cleanly.
+
+    (``subprocess.call`` kills the child on Ctrl-C, mid-tick: no standby command, no ``daemon_stopped``.)
+    """
+    child = subprocess.Popen(cmd, cwd=ROOT)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+
+
 def demo(args: list[str]) -> int:
     ensure_venv("")
-    return subprocess.call([str(BIN / "zsm"), "demo", *args], cwd=ROOT)
+    return call_and_wait([str(BIN / "zsm"), "demo", *args])
 
 
 def test(args: list[str]) -> int:

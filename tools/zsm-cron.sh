@@ -3,7 +3,8 @@
 #
 #   * * * * * /opt/zsm/tools/zsm-cron.sh
 #
-# It exits quietly when a daemon already runs (flock on a lock file), otherwise starts `zsm run` with its
+# It exits quietly when a daemon already runs (flock on a lock file), otherwise starts `zsm supervise`
+# (which restarts a crashed daemon within seconds instead of waiting for the next cron minute) with its
 # output appended to a log file that is rotated when it grows past ZSM_LOG_MAX_BYTES (keeping
 # ZSM_LOG_KEEP old files). The daemon itself also holds a lock on its database, so even a second start
 # by hand cannot make two daemons drive one battery.
@@ -40,7 +41,7 @@ rotate
 
 export ZSM_CONFIG
 # The lock (fd 9) stays held by the daemon for as long as it runs.
-"$ZSM_BIN" run >>"$ZSM_LOG" 2>&1
+"$ZSM_BIN" supervise >>"$ZSM_LOG" 2>&1
 status=$?
 echo "$(date -u +%FT%TZ) zsm-cron: daemon exited with status $status" >>"$ZSM_LOG"
 exit "$status"

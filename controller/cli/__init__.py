@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.cli.demo",
     "controller.cli.doctor",
     "controller.cli.run",
+    "controller.cli.supervise",
     "controller.cli.serve",
     "controller.cli.site",
     "controller.cli.user",

@@ -232,6 +232,15 @@ def _offline(items: list[str], count: int) -> tuple[tuple[str, float], ...]:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+        print(
+            "zsm simulate: --plot needs matplotlib, which is not installed; "
+            "install the plot extra: pip install 'zsm[plot]' (or leave out --plot)",
+            file=sys.stderr,
+        )
+        return 2
     from controller.settings import ConfigError, load_settings
     from controller.simulation.closed_loop import (
         CONTROLLERS,

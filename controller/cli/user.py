@@ -43,6 +43,11 @@ def register(subparsers: Any) -> None:
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise SystemExit(
+            "error: no terminal to ask for the password on; "
+            'pipe it in instead: echo "$PASSWORD" | zsm user ... --password-stdin'
+        )
     first = getpass.getpass("password: ")
     if getpass.getpass("again: ") != first:
         raise SystemExit("error: the passwords differ")

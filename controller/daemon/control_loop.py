@@ -29,6 +29,7 @@ from controller.domain.events import (
     Ticked,
 )
 from controller.domain.machine import ControllerCore
+from controller.domain.resend import ResendGuard
 from storage.event_log import EventLog, EventLogError
 
 __all__ = ["BatteryPort", "ControlLoop", "MeterPort", "RestoreTail", "restore_events"]
@@ -153,6 +154,8 @@ class ControlLoop:
         self._dropped = 0
         self._unconfirmed: Command | None = None
         self._retry_at = float("-inf")
+        self._resend = ResendGuard()
+        self._resync: Command | None = None  # after a restart: the command in force, sent on the first tick
         self.snapshot = _Snapshot()
         self.ticks = 0
 
@@ -168,6 +171,7 @@ class ControlLoop:
         projection = self.core.restore(events)
         self.snapshot.state = str(projection.state)
         self.snapshot.last_command = projection.last_command
+        self._resync = projection.last_command
         return len(events)
 
     # -- the tick ------------------------------------------------------------------------------------
@@ -191,9 +195,15 @@ class ControlLoop:
         commands = [event for event in decided if isinstance(event, CommandIssued)]
         for issued in commands:
             LOGGER.info("%s -> %s (%s)", issued.state, issued.command, issued.reason or "decided")
-            self._send(issued.command)
-        if not commands:
+        resync, self._resync = self._resync, None
+        if commands:  # one write per tick: a later decision of the same tick supersedes an earlier one
+            self._send(commands[-1].command)
+        elif resync is not None:  # a crashed daemon left the battery at a set-point: make it ours again
+            LOGGER.info("re-sending the command in force after the restart: %s", resync)
+            self._send(resync)
+        else:
             self._retry_unconfirmed()
+            self._resend_if_dropped(inputs, now)
         self._update_snapshot(inputs, commands)
         self.ticks += 1
         return commands
@@ -203,9 +213,23 @@ class ControlLoop:
         self._carry.extend(outcome.events)
         if outcome.accepted:
             self._unconfirmed = None
+            self._resend.written(command, self.clock.now())
         else:
             self._unconfirmed = command
             self._retry_at = self.clock.monotonic() + RETRY_COMMAND_S
+            self._resend.forget()
+
+    def _resend_if_dropped(self, inputs: Sequence[EventBase], now: datetime) -> None:
+        """Send the command in force again when the battery's reports show it dropped it."""
+        for event in inputs:
+            if isinstance(event, BatteryReading):
+                self._resend.observe(event)
+        command = self._resend.due(now)
+        if command is not None:
+            LOGGER.warning(
+                "the battery does not follow %s (changed from outside?); sending it again", command
+            )
+            self._send(command)
 
     def _retry_unconfirmed(self) -> None:
         if self._unconfirmed is None or self.clock.monotonic() < self._retry_at:

@@ -3,7 +3,9 @@
 Start: take the database lock, migrate, rebuild state from the log, log ``daemon_started`` (version and
 config digest), resume. Stop (SIGTERM/SIGINT): finish the tick, command standby (configurable), let the
 server worker flush, log ``daemon_stopped``, exit 0. An error that keeps failing ticks commands standby
-on the way out and exits non-zero; cron starts the daemon again within a minute.
+on the way out and exits non-zero; ``zsm supervise`` starts the daemon again within a second. Each tick the
+loop looks at the server worker: a thread that ended is started again, and ``worker_unhealthy`` /
+``worker_recovered`` are logged when its health changes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from controller.daemon.lock import DaemonLock
 from controller.daemon.schedule_source import build_schedule_source
 from controller.daemon.server_client import ServerClient
 from controller.daemon.server_worker import ServerWorker
+from controller.daemon.worker_watch import WorkerWatch
 from controller.domain.events import DaemonStarted, DaemonStopped
 from controller.domain.regulator import ZsmRegulator
 from controller.homeassistant.bridge import start_bridge
@@ -142,6 +145,7 @@ class Daemon:
             status=loop.status,
             schedule_etag=getattr(last_schedule.event, "etag", None) if last_schedule else None,
             forward_interval_s=settings.server.forward_interval_s,
+            check_interval_s=settings.schedule.check_interval_s,
         )
         worker.start()
         bridge = start_bridge(
@@ -151,6 +155,7 @@ class Daemon:
             clock=clock,
             status=loop.status,
         )
+        watch = WorkerWatch()
         exit_code = 0
         failed_ticks = 0
         tick_s = settings.daemon.tick_s
@@ -158,7 +163,10 @@ class Daemon:
         try:
             while not self.stop_requested.is_set():
                 try:
-                    inputs = worker.drain()
+                    watched = watch.observe(alive=worker.alive, health=worker.health, now=clock.now())
+                    if worker.restart_if_dead():
+                        LOGGER.error("the server worker had ended; started it again")
+                    inputs = [*worker.drain(), *watched]
                     if bridge is not None:  # Home Assistant's overrides join the other inputs
                         regulator, known = core.regulator, core.inputs
                         lag_s = regulator.lag_in_use()[0] if isinstance(regulator, ZsmRegulator) else None

@@ -2,7 +2,9 @@
 
 Every source returns the raw document; :func:`check_schedule` validates it with the same model and
 device limits whatever the source, so a bad schedule is rejected with its errors and the last good one
-stays in force.
+stays in force. Sources read at most :data:`MAX_SCHEDULE_BYTES` (the URL source streams and stops), and a
+document with more than :data:`MAX_SLOTS` slots is rejected before it is validated. All of this runs on
+the server-I/O worker, never on the control thread.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from controller.daemon.server_client import (
     ServerRejected,
     ServerUnavailable,
     parse_schedule_document,
+    read_bounded,
+    too_large,
 )
-from controller.domain.schedule import Schedule
+from controller.domain.schedule import MAX_SCHEDULE_BYTES, MAX_SLOTS, Schedule
 from controller.settings import LimitSettings, ScheduleSourceSettings
 
 __all__ = [
@@ -31,6 +35,7 @@ __all__ = [
     "UrlScheduleSource",
     "build_schedule_source",
     "check_schedule",
+    "validate_schedule",
 ]
 
 
@@ -46,13 +51,31 @@ class ScheduleSource(Protocol):
 
 def check_schedule(raw: dict[str, Any], limits: LimitSettings) -> list[str]:
     """Every problem of ``raw`` as ``"where: message"`` lines (empty when the schedule is valid)."""
+    return validate_schedule(raw, limits)[1]
+
+
+def validate_schedule(raw: dict[str, Any], limits: LimitSettings) -> tuple[Schedule | None, list[str]]:
+    """``raw`` as a :class:`Schedule` when valid, else ``None`` and its first problems (and how many more)."""
+    slots = sum(len(part) for part in (raw.get("recurring"), raw.get("dated")) if isinstance(part, list))
+    if slots > MAX_SLOTS:
+        return None, [f"schedule: {slots} slots; at most {MAX_SLOTS} are allowed"]
     try:
-        Schedule.model_validate(raw).validate_against(limits.max_charge_w, limits.max_discharge_w)
+        schedule = Schedule.model_validate(raw)
+        schedule.validate_against(limits.max_charge_w, limits.max_discharge_w)
     except ValidationError as err:
-        return [f"{'.'.join(str(p) for p in e['loc']) or 'schedule'}: {e['msg']}" for e in err.errors()]
+        problems = err.errors()
+        lines = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'schedule'}: {e['msg']}" for e in problems[:MAX_ERRORS]
+        ]
+        if len(problems) > MAX_ERRORS:
+            lines.append(f"schedule: {len(problems) - MAX_ERRORS} more problems")
+        return None, lines
     except ValueError as err:
-        return [f"schedule: {err}"]
-    return []
+        return None, [f"schedule: {err}"]
+    return schedule, []
+
+
+MAX_ERRORS = 20
 
 
 class ServerScheduleSource:
@@ -93,19 +116,25 @@ class UrlScheduleSource:
     def fetch(self, etag: str | None) -> FetchedSchedule:
         headers = {"If-None-Match": etag} if etag else {}
         try:
-            response = self._session.get(self.url, headers=headers, timeout=self.timeout_s)
+            with self._session.get(
+                self.url, headers=headers, timeout=self.timeout_s, stream=True
+            ) as response:
+                if response.status_code == 304:
+                    return FetchedSchedule(None, etag)
+                if response.status_code >= 500 or response.status_code == 429:
+                    raise ServerUnavailable(f"GET {self.url}: HTTP {response.status_code}")
+                if response.status_code >= 400:
+                    raise ServerRejected(f"GET {self.url}: HTTP {response.status_code}", response.status_code)
+                content, more = read_bounded(response.iter_content(64 * 1024))
+                header_etag = response.headers.get("ETag")
         except requests.RequestException as err:
             raise ServerUnavailable(f"GET {self.url}: {err.__class__.__name__}: {err}") from err
-        if response.status_code == 304:
-            return FetchedSchedule(None, etag)
-        if response.status_code >= 500 or response.status_code == 429:
-            raise ServerUnavailable(f"GET {self.url}: HTTP {response.status_code}")
-        if response.status_code >= 400:
-            raise ServerRejected(f"GET {self.url}: HTTP {response.status_code}", response.status_code)
-        new_etag = response.headers.get("ETag") or hashlib.sha256(response.content).hexdigest()[:16]
+        if more:
+            return too_large(content, header_etag)
+        new_etag = header_etag or hashlib.sha256(content).hexdigest()[:16]
         if etag is not None and new_etag == etag:
             return FetchedSchedule(None, etag)
-        return parse_schedule_document(response.content, new_etag)
+        return parse_schedule_document(content, new_etag)
 
 
 class FileScheduleSource:
@@ -118,9 +147,12 @@ class FileScheduleSource:
 
     def fetch(self, etag: str | None) -> FetchedSchedule:
         try:
-            content = self.path.read_bytes()
+            with self.path.open("rb") as file:
+                content = file.read(MAX_SCHEDULE_BYTES + 1)
         except OSError as err:
             raise ServerUnavailable(f"cannot read {self.path}: {err}") from err
+        if len(content) > MAX_SCHEDULE_BYTES:
+            return too_large(content, None)
         digest = hashlib.sha256(content).hexdigest()[:16]
         if digest == etag:
             return FetchedSchedule(None, etag)

@@ -2,20 +2,28 @@
 
 Only this module (and the schedule URL source) talks to the server. Transport problems, 5xx and 429
 become :class:`ServerUnavailable` (transient: retry later); other refusals become :class:`ServerRejected`.
+
+Every request here is idempotent (the server keys events by seq), so a request that meets a connection the
+server closed between two requests (the keep-alive race) is sent once more on a fresh connection before
+it counts as a failure. Floats that JSON cannot carry (NaN, infinities) go up as ``null``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import requests
+import urllib3
 from pydantic import ValidationError
 
+from controller.domain.schedule import MAX_SCHEDULE_BYTES
 from controller.wire import IngestReply, StatusReport
 from storage.event_log import LogIdentity, RawEvent
 
@@ -27,6 +35,8 @@ __all__ = [
     "ServerUnavailable",
     "StatusReport",
     "parse_schedule_document",
+    "read_bounded",
+    "too_large",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -62,16 +72,43 @@ class FetchedSchedule:
     error: str | None = None
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, ±inf) replaced by ``None``, which JSON can carry."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def raw_event_json(event: RawEvent) -> dict[str, Any]:
     """The ingest wire shape of one stored event (see :class:`controller.wire.IngestEvent`)."""
     return {
         "seq": event.seq,
         "at": event.at.isoformat(),
         "kind": event.kind,
-        "payload": event.payload,
+        "payload": json_safe(event.payload),
         "schema_version": event.schema_version,
         "software_version": event.software_version,
     }
+
+
+def read_bounded(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
+    """Up to :data:`MAX_SCHEDULE_BYTES` from ``chunks``; ``True`` when there was more (it is not read)."""
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        if len(buffer) > MAX_SCHEDULE_BYTES:
+            return bytes(buffer[: MAX_SCHEDULE_BYTES + 1]), True
+    return bytes(buffer), False
+
+
+def too_large(prefix: bytes, etag: str | None) -> FetchedSchedule:
+    """The rejection of a document past :data:`MAX_SCHEDULE_BYTES` (keyed by its first bytes)."""
+    tag = etag or hashlib.sha256(prefix).hexdigest()[:16] + "-too-large"
+    return FetchedSchedule(None, tag, error=f"document larger than {MAX_SCHEDULE_BYTES} bytes")
 
 
 def parse_schedule_document(
@@ -85,6 +122,11 @@ def parse_schedule_document(
     if not isinstance(body, dict):
         return FetchedSchedule(None, etag, version, error="not a JSON object")
     return FetchedSchedule(body, etag, version)
+
+
+def connection_dropped(err: requests.ConnectionError) -> bool:
+    """Whether an established connection was closed under the request (not: refused, timed out)."""
+    return any(isinstance(arg, urllib3.exceptions.ProtocolError) for arg in err.args)
 
 
 class ServerClient:
@@ -110,7 +152,13 @@ class ServerClient:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         try:
-            response = self._session.request(method, self._url(path), timeout=self.timeout_s, **kwargs)
+            try:
+                response = self._session.request(method, self._url(path), timeout=self.timeout_s, **kwargs)
+            except requests.ConnectionError as err:
+                if not connection_dropped(err):
+                    raise
+                LOGGER.debug("%s %s met a closed keep-alive connection; sending it again", method, path)
+                response = self._session.request(method, self._url(path), timeout=self.timeout_s, **kwargs)
         except requests.RequestException as err:
             raise ServerUnavailable(f"{method} {path}: {err.__class__.__name__}: {err}") from err
         if response.status_code >= 500 or response.status_code == 429:
@@ -124,13 +172,19 @@ class ServerClient:
     def get_schedule(self, etag: str | None) -> FetchedSchedule:
         """The site's schedule; ``body=None`` when it still matches ``etag``."""
         headers = {"If-None-Match": etag} if etag else {}
-        response = self._send("GET", "schedule", headers=headers)
-        version_text = response.headers.get("X-Schedule-Version")
-        version = int(version_text) if version_text and version_text.isdigit() else None
-        new_etag = response.headers.get("ETag", etag)
-        if response.status_code == 304:
-            return FetchedSchedule(None, new_etag, version)
-        return parse_schedule_document(response.text, new_etag, version)
+        with self._send("GET", "schedule", headers=headers, stream=True) as response:
+            version_text = response.headers.get("X-Schedule-Version")
+            version = int(version_text) if version_text and version_text.isdigit() else None
+            new_etag = response.headers.get("ETag", etag)
+            if response.status_code == 304:
+                return FetchedSchedule(None, new_etag, version)
+            try:
+                content, more = read_bounded(response.iter_content(64 * 1024))
+            except requests.RequestException as err:
+                raise ServerUnavailable(f"GET schedule: {err.__class__.__name__}: {err}") from err
+        if more:
+            return too_large(content, new_etag)
+        return parse_schedule_document(content, new_etag, version)
 
     def post_events(self, events: Sequence[RawEvent], identity: LogIdentity | None = None) -> IngestReply:
         """Store a batch of the log ``identity``; the reply says up to which seq the server holds every

@@ -54,6 +54,8 @@ __all__ = [
     "SourceStale",
     "StateChanged",
     "Ticked",
+    "WorkerRecovered",
+    "WorkerUnhealthy",
     "event_adapter",
     "event_kinds",
     "kinds_with_role",
@@ -273,6 +275,22 @@ class DaemonStopped(EventBase):
     reason: str
 
 
+class WorkerUnhealthy(EventBase):
+    """The server-I/O worker keeps failing at something other than reaching the server, or its thread died."""
+
+    role: ClassVar[EventRole] = "marker"
+    kind: Literal["worker_unhealthy"] = "worker_unhealthy"
+    problem: str = Field(max_length=400)
+
+
+class WorkerRecovered(EventBase):
+    """The server-I/O worker works again after :class:`WorkerUnhealthy`."""
+
+    role: ClassVar[EventRole] = "marker"
+    kind: Literal["worker_recovered"] = "worker_recovered"
+    unhealthy_s: float | None = None
+
+
 class PriceInterval(BaseModel):
     """One day-ahead price interval (15 or 60 minutes), the user's tariff included."""
 
@@ -355,7 +373,9 @@ Event = Annotated[
     | PricesReceived
     | BatteryMemberReading
     | BatterySharesAssigned
-    | OverrideRequested,
+    | OverrideRequested
+    | WorkerUnhealthy
+    | WorkerRecovered,
     Field(discriminator="kind"),
 ]
 

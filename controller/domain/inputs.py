@@ -29,7 +29,7 @@ from controller.domain.events import (
     SourceRecovered,
     SourceStale,
 )
-from controller.domain.schedule import Schedule
+from controller.domain.schedule import Schedule, validated_schedule
 from controller.settings import LimitSettings
 
 __all__ = ["BATTERY_SOURCE", "METER_SOURCE", "Inputs"]
@@ -99,7 +99,7 @@ class Inputs:
 
     def _apply_schedule(self, event: ScheduleLoaded) -> bool:
         try:
-            self.schedule = Schedule.model_validate(event.schedule)
+            self.schedule = validated_schedule(event.schedule)
         except ValidationError as err:
             LOGGER.warning("ignoring a logged schedule that no longer validates: %s", err)
             return False

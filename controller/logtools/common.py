@@ -55,12 +55,27 @@ class LogFileError(Exception):
     """The log file is missing or cannot be read."""
 
 
+SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+
+
 def open_log(path: Path | str, site_id: str = "home") -> EventLog:
     """Open an existing SQLite event log without migrating it (the tools never write)."""
     file = Path(path)
     if not file.is_file():
         raise LogFileError(f"no event log at {file}")
-    return EventLog.open_sqlite(file, site_id=site_id, migrate=False)
+    with file.open("rb") as head:
+        if head.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+            raise LogFileError(f"{file} is not an SQLite database (give the daemon's event log, e.g. zsm.db)")
+    try:
+        log = EventLog.open_sqlite(file, site_id=site_id, migrate=False)
+    except Exception as err:  # noqa: BLE001 - any failure here means: not a log we can read
+        raise LogFileError(f"{file} cannot be read as a zsm event log: {err.__class__.__name__}") from err
+    try:
+        log.last_seq()
+    except Exception as err:  # noqa: BLE001
+        log.close()
+        raise LogFileError(f"{file} is an SQLite database but holds no zsm event log") from err
+    return log
 
 
 def is_stop_command(inputs: Mapping[str, object]) -> bool:

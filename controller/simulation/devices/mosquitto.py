@@ -5,10 +5,13 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
+from controller.clock import SystemClock
+
 __all__ = ["PrivateMosquitto", "broker_listening", "mosquitto_binary"]
+
+_CLOCK = SystemClock()  # the supervisor and test brokers run on wall time
 
 
 def broker_listening(host: str, port: int, timeout_s: float = 0.5) -> bool:
@@ -47,12 +50,12 @@ class PrivateMosquitto:
     def start(self, timeout_s: float = 10.0) -> None:
         """Start and wait (bounded) until it listens."""
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout_s
+        deadline = _CLOCK.monotonic() + timeout_s
         while not broker_listening("127.0.0.1", self.port, 0.2):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+            if self.proc.poll() is not None or _CLOCK.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"mosquitto did not start on 127.0.0.1:{self.port}")
-            time.sleep(0.02)
+            _CLOCK.sleep(0.02)
 
     def stop(self) -> None:
         if self.proc is not None:
