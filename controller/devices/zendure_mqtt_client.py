@@ -109,6 +109,7 @@ class ZendureMqttBattery:
         self._client = new_client(broker, client_id or f"zsm-{device_key}-{uuid.uuid4().hex[:6]}")
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._started = False
 
@@ -151,15 +152,24 @@ class ZendureMqttBattery:
                 LOGGER.warning("mqtt %s: %s", self.broker, self._link.last_error)
                 return
             client.subscribe(self.topics.subscribe_reports, qos=0)
-            with self._lock:
-                self._link.connected = True
-                self._link.connects += 1
-                self._link.last_error = None
-                self._link.resend = self._link.connects > 1 and self._wanted is not None
-                self._next_getall = float("-inf")
-            LOGGER.info("mqtt %s connected (device %s)", self.broker, self.topics.device_key)
         except Exception:  # noqa: BLE001 - never let the network thread die
             LOGGER.exception("mqtt on_connect failed")
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _ud: Any, _mid: int, reasons: list[ReasonCode], _props: Properties | None
+    ) -> None:
+        """Connected for the port once the broker confirmed the subscription (no report can be missed)."""
+        if any(r.is_failure for r in reasons):
+            self._link.last_error = f"broker refused the subscription to {self.topics.subscribe_reports}"
+            LOGGER.warning("mqtt %s: %s", self.broker, self._link.last_error)
+            return
+        with self._lock:
+            self._link.connected = True
+            self._link.connects += 1
+            self._link.last_error = None
+            self._link.resend = self._link.connects > 1 and self._wanted is not None
+            self._next_getall = float("-inf")
+        LOGGER.info("mqtt %s connected (device %s)", self.broker, self.topics.device_key)
 
     def _on_disconnect(
         self, _c: mqtt.Client, _ud: Any, _flags: Any, reason: ReasonCode, _props: Properties | None

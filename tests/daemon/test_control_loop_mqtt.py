@@ -86,9 +86,8 @@ class MqttSite:
 
     def step(self) -> None:
         """One second of device firmware, with its report (if any) delivered before the loop reads."""
-        before = self.battery.state.reports
         if self.device.step():
-            wait_for(lambda: self.battery.state.reports > before, "the report")
+            wait_for(lambda: self.battery.state.reports >= self.device.reports_sent, "the reports")
 
     def delivered(self) -> None:
         wait_for(lambda: len(self.device.received) >= self.battery.published, "the commands")

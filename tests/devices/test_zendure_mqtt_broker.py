@@ -84,10 +84,9 @@ class Rig:
         wait_for(lambda: self.device.connected and self.client.connected, what="both to connect")
 
     def report(self) -> None:
-        """Let the device publish a report now and wait until the adapter has it."""
-        before = self.client.state.reports
-        self.device.step()
-        wait_for(lambda: self.client.state.reports > before, what="a report")
+        """Let the device publish a report now and wait until the adapter has every report sent so far."""
+        assert self.device.step()
+        wait_for(lambda: self.client.state.reports >= self.device.reports_sent, what="the reports")
 
     def invokes(self) -> list[dict[str, object]]:
         return [m.body for m in self.device.received if m.topic.endswith("/function/invoke")]
