@@ -88,6 +88,7 @@ class ZendureMqttBattery:
         getall_interval_s: float = 60.0,
         command_interval_s: float | None = None,
         client_id: str | None = None,
+        ack_timeout_s: float = 2.0,
     ) -> None:
         self.broker = broker
         self.topics = Topics(product_key, device_key)
@@ -95,6 +96,7 @@ class ZendureMqttBattery:
         self._clock = clock
         self.stale_s = stale_s
         self.getall_interval_s = getall_interval_s
+        self.ack_timeout_s = ack_timeout_s
         self.command_interval_s = (
             model.command_interval_s if command_interval_s is None else command_interval_s
         )
@@ -300,4 +302,10 @@ class ZendureMqttBattery:
         info = self._client.publish(topic, json.dumps(envelope, separators=(",", ":")), qos=1)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return f"DeviceUnreachable: publish failed: {mqtt.error_string(info.rc)}"
+        try:  # QoS 1: the broker has it (a standby at shutdown must not die in a send buffer)
+            info.wait_for_publish(timeout=self.ack_timeout_s)
+        except (RuntimeError, ValueError) as err:
+            return f"DeviceUnreachable: publish failed: {err}"
+        if not info.is_published():
+            return f"DeviceTimeout: the broker did not acknowledge within {self.ack_timeout_s:g} s"
         return None
