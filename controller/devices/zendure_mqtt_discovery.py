@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +84,7 @@ def discover_mqtt_devices(
             if enough is not None and len(seen) >= enough:
                 done.set()
 
-    client = new_client(broker, f"zsm-discover-{int(time.time()) % 100000}")
+    client = new_client(broker, f"zsm-discover-{uuid.uuid4().hex[:8]}")
     client.on_connect = on_connect
     client.on_message = on_message
     try:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+from controller.clock import Clock, SystemClock
 
 __all__ = ["PrivateMosquitto", "broker_listening", "mosquitto_binary"]
 
@@ -44,15 +45,16 @@ class PrivateMosquitto:
         self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 10.0) -> None:
-        """Start and wait (bounded) until it listens."""
+    def start(self, timeout_s: float = 10.0, clock: Clock | None = None) -> None:
+        """Start and wait (bounded, on the wall clock: a real process) until it listens."""
+        wall = clock or SystemClock()
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout_s
+        deadline = wall.monotonic() + timeout_s
         while not broker_listening("127.0.0.1", self.port, 0.2):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+            if self.proc.poll() is not None or wall.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"mosquitto did not start on 127.0.0.1:{self.port}")
-            time.sleep(0.02)
+            wall.sleep(0.02)
 
     def stop(self) -> None:
         if self.proc is not None:
