@@ -38,11 +38,12 @@ from controller.devices.zendure_mqtt_protocol import (
     parse_report_topic,
 )
 from controller.domain.commands import Command, CommandKind
-from controller.domain.events import BatteryReading, CommandResult, EventBase
+from controller.domain.events import BatteryReading, CommandNotApplied, CommandResult, EventBase
 
 __all__ = ["MqttOutcome", "ZendureMqttBattery"]
 
 LOGGER = logging.getLogger(__name__)
+_CHECKED_KEYS = ("acMode", "inputLimit", "outputLimit")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class _Sent:
     command: Command
     body: dict[str, Any]
     at_mono: float
+    reports_at: int
+    not_applied_reported: bool = False
 
 
 @dataclass
@@ -89,6 +92,7 @@ class ZendureMqttBattery:
         command_interval_s: float | None = None,
         client_id: str | None = None,
         ack_timeout_s: float = 2.0,
+        confirm_reports: int = 3,
     ) -> None:
         self.broker = broker
         self.topics = Topics(product_key, device_key)
@@ -97,6 +101,7 @@ class ZendureMqttBattery:
         self.stale_s = stale_s
         self.getall_interval_s = getall_interval_s
         self.ack_timeout_s = ack_timeout_s
+        self.confirm_reports = confirm_reports
         self.command_interval_s = (
             model.command_interval_s if command_interval_s is None else command_interval_s
         )
@@ -107,6 +112,7 @@ class ZendureMqttBattery:
         self._last_sent: _Sent | None = None
         self._held: Command | None = None
         self._wanted: Command | None = None
+        self._force_held = False
         self._next_getall = float("-inf")
         self._client = new_client(broker, client_id or f"zsm-{device_key}-{uuid.uuid4().hex[:6]}")
         self._client.on_connect = self._on_connect
@@ -241,10 +247,39 @@ class ZendureMqttBattery:
             self._held = None
             LOGGER.info("mqtt reconnected: re-sending %s", self._wanted)
             events += self._send(self._wanted, force=True).events
-        elif self._held is not None and mono >= self._pace_until():
-            held, self._held = self._held, None
-            events += self._send(held).events
+        else:
+            events += self._check_applied()
+            if self._held is not None and mono >= self._pace_until():
+                held, self._held = self._held, None
+                force, self._force_held = self._force_held, False
+                events += self._send(held, force=force).events
         return [*events, reading]
+
+    def _check_applied(self) -> list[EventBase]:
+        """A property write the reports do not show after ``confirm_reports`` reports: log it and re-send.
+
+        Covers a write the device acknowledged but ignored, and one it later reverted (the re-send waits for
+        the pacing interval, so the flash-write budget holds). ``deviceAutomation`` has no property to check.
+        """
+        sent = self._last_sent
+        if sent is None or "properties" not in sent.body or self._wanted != sent.command:
+            return []
+        with self._lock:
+            if self.state.reports < sent.reports_at + self.confirm_reports:
+                return []
+            have = {k: self.state.properties.get(k) for k in _CHECKED_KEYS if k in sent.body["properties"]}
+        wanted = {k: sent.body["properties"][k] for k in have}
+        if have == wanted or sent.not_applied_reported:
+            sent.not_applied_reported = have != wanted
+            return []
+        sent.not_applied_reported = True
+        detail = ", ".join(f"{k}={have[k]!r} (wrote {wanted[k]!r})" for k in wanted if have[k] != wanted[k])
+        LOGGER.warning(
+            "mqtt %s did not apply %s: %s; re-sending", self.topics.device_key, sent.command, detail
+        )
+        self._held = sent.command
+        self._force_held = True
+        return [CommandNotApplied(at=self._clock.now(), command=sent.command, detail=detail)]
 
     # -- port: writes -------------------------------------------------------------------------------------
     def _pace_until(self) -> float:
@@ -257,6 +292,7 @@ class ZendureMqttBattery:
         self._wanted = command
         if command.kind is not CommandKind.STANDBY and self._clock.monotonic() < self._pace_until():
             self._held = command
+            self._force_held = False
             LOGGER.debug("mqtt %s: holding %s for pacing", self.topics.device_key, command)
             return MqttOutcome(command, True)
         self._held = None
@@ -281,7 +317,7 @@ class ZendureMqttBattery:
                 at=self._clock.now(), command=command, ok=False, latency_ms=latency, error=error
             )
             return MqttOutcome(command, False, (result,))
-        self._last_sent = _Sent(command, body, self._clock.monotonic())
+        self._last_sent = _Sent(command, body, self._clock.monotonic(), self.state.reports)
         result = CommandResult(at=self._clock.now(), command=command, ok=True, latency_ms=latency)
         return MqttOutcome(command, True, (result,), body)
 

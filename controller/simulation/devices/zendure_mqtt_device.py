@@ -99,6 +99,8 @@ class LegacyMqttDevice:
         )
         self.silent = False
         """Stop reporting (a device that dropped off Wi-Fi but still holds its broker session)."""
+        self.ignore_writes = 0
+        """Acknowledge the next N property writes (``success: 1``) without applying them (a known quirk)."""
         self.received: list[ReceivedMessage] = []
         self.ignored: list[str] = []
         self.connects = 0
@@ -278,6 +280,17 @@ class LegacyMqttDevice:
         if not isinstance(props, dict):
             return
         with self._lock:
+            if self.ignore_writes > 0:
+                self.ignore_writes -= 1
+                self.ignored.append("properties/write acknowledged but not applied")
+                current = {k: self.props[k] for k in props if k in self.props}
+                ack = {
+                    "messageId": body.get("messageId", 0),
+                    "success": 1,
+                    "deviceId": self.topics.device_key,
+                }
+                self._report(current, ack)
+                return
             applied = {}
             for key, value in props.items():
                 if key not in self.props or not isinstance(value, int):
