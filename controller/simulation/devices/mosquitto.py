@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -30,9 +32,12 @@ def mosquitto_binary() -> str | None:
 
 
 class PrivateMosquitto:
-    """``mosquitto -c`` with an anonymous listener on 127.0.0.1 and a free port, config in ``directory``."""
+    """``mosquitto -c`` with an anonymous listener on 127.0.0.1 and a free port, config in ``directory``.
 
-    def __init__(self, directory: Path) -> None:
+    ``extra_conf`` is appended to the listener's configuration (e.g. ``certfile``/``keyfile`` for TLS).
+    """
+
+    def __init__(self, directory: Path, extra_conf: str = "") -> None:
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
@@ -42,7 +47,12 @@ class PrivateMosquitto:
             self.port: int = sock.getsockname()[1]
         directory.mkdir(parents=True, exist_ok=True)
         self.conf = directory / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        # run as ourselves: as root mosquitto would switch to "mosquitto" and lose access to our files
+        user = pwd.getpwuid(os.getuid()).pw_name
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f"user {user}\n{extra_conf}"
+        )
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 10.0, clock: Clock | None = None) -> None:
