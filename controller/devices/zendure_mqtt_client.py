@@ -93,6 +93,7 @@ class ZendureMqttBattery:
         client_id: str | None = None,
         ack_timeout_s: float = 2.0,
         confirm_reports: int = 3,
+        first_report_wait_s: float = 5.0,
     ) -> None:
         self.broker = broker
         self.topics = Topics(product_key, device_key)
@@ -102,6 +103,9 @@ class ZendureMqttBattery:
         self.getall_interval_s = getall_interval_s
         self.ack_timeout_s = ack_timeout_s
         self.confirm_reports = confirm_reports
+        self.first_report_wait_s = first_report_wait_s
+        self._first_report = threading.Event()
+        self._waited_first = False
         self.command_interval_s = (
             model.command_interval_s if command_interval_s is None else command_interval_s
         )
@@ -176,7 +180,10 @@ class ZendureMqttBattery:
             self._link.connects += 1
             self._link.last_error = None
             self._link.resend = self._link.connects > 1 and self._wanted is not None
-            self._next_getall = float("-inf")
+            self._next_getall = self._clock.monotonic() + self.getall_interval_s
+            body = self._envelope(self.topics.read, getall_message())
+        # ask for a full report at once (no wait for the acknowledgement here: this is the network thread)
+        self._client.publish(self.topics.read, json.dumps(body, separators=(",", ":")), qos=1)
         LOGGER.info("mqtt %s connected (device %s)", self.broker, self.topics.device_key)
 
     def _on_disconnect(
@@ -207,6 +214,8 @@ class ZendureMqttBattery:
         with self._lock:
             problems = self.state.merge(data)
             self._link.last_report_mono = self._clock.monotonic()
+        self._first_report.set()
+        with self._lock:
             if parts[0] != self.topics.product_key and parts[0] != self._link.product_key_seen:
                 LOGGER.warning(
                     "device %s reports as product %s (configured %s); commands follow the report",
@@ -221,6 +230,9 @@ class ZendureMqttBattery:
     def read(self) -> BatteryReading:
         """The merged state as a reading now; :class:`DeviceError` when there is nothing fresh."""
         self.start()
+        if not self._first_report.is_set() and not self._waited_first:
+            self._waited_first = True  # once, at start-up: the broker round trip of the first getAll
+            self._first_report.wait(timeout=self.first_report_wait_s)
         now_mono = self._clock.monotonic()
         with self._lock:
             last = self._link.last_report_mono
@@ -321,20 +333,24 @@ class ZendureMqttBattery:
         result = CommandResult(at=self._clock.now(), command=command, ok=True, latency_ms=latency)
         return MqttOutcome(command, True, (result,), body)
 
+    def _envelope(self, topic: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with Zendure-HA's ``messageId``, ``deviceKey``/``deviceId`` and ``timestamp``."""
+        self._message_id += 1
+        key = "deviceKey" if topic.endswith("/function/invoke") else "deviceId"
+        return {
+            "messageId": self._message_id,
+            key: self.topics.device_key,
+            "timestamp": int(self._clock.now().timestamp()),
+            **body,
+        }
+
     def _publish(self, topic: str, body: dict[str, Any]) -> str | None:
         """Publish with Zendure-HA's envelope; the error text, or ``None`` once handed to the broker."""
         if not self._link.connected:
             return (
                 f"DeviceUnreachable: not connected to {self.broker} ({self._link.last_error or 'connecting'})"
             )
-        key = "deviceKey" if topic.endswith("/function/invoke") else "deviceId"
-        self._message_id += 1
-        envelope = {
-            "messageId": self._message_id,
-            key: self.topics.device_key,
-            "timestamp": int(self._clock.now().timestamp()),
-            **body,
-        }
+        envelope = self._envelope(topic, body)
         info = self._client.publish(topic, json.dumps(envelope, separators=(",", ":")), qos=1)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return f"DeviceUnreachable: publish failed: {mqtt.error_string(info.rc)}"

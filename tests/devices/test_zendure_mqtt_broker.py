@@ -23,7 +23,11 @@ from controller.domain.commands import Command
 from controller.domain.events import BatteryReading, CommandNotApplied, CommandResult, SourceStale
 from controller.simulation.devices.home import SimulatedHome
 from controller.simulation.devices.mosquitto import PrivateMosquitto, broker_listening, mosquitto_binary
-from controller.simulation.devices.zendure_mqtt_device import LegacyMqttDevice, plant_params_for
+from controller.simulation.devices.zendure_mqtt_device import (
+    LegacyMqttDevice,
+    ReceivedMessage,
+    plant_params_for,
+)
 from controller.simulation.plant import BatteryPlant, MeterParams, MeterPlant
 from tests.devices.conftest import flat_household
 
@@ -238,11 +242,15 @@ def test_ace_is_driven_by_acknowledged_property_writes(
     shared_broker: BrokerAddress, rig_factory: Callable[..., Rig]
 ) -> None:
     rig = rig_factory(shared_broker, "ace1500")
+
+    def writes() -> list[ReceivedMessage]:
+        return [m for m in rig.device.received if m.topic.endswith("/properties/write")]
+
     rig.device.props["autoModel"] = 8  # left in smart mode by the app: bare outputLimit writes are ignored
     rig.report()
     rig.client.apply(Command.charge(420))
-    wait_for(lambda: bool(rig.device.received), what="the write")
-    write = rig.device.received[-1]
+    wait_for(lambda: bool(writes()), what="the write")
+    write = writes()[-1]
     assert (
         write.topic.endswith("/properties/write") and write.body["deviceId"] == rig.device.topics.device_key
     )
@@ -252,7 +260,7 @@ def test_ace_is_driven_by_acknowledged_property_writes(
     rig.report()
     assert rig.client.read().battery_w == -400
     rig.client.apply(Command.discharge(300))
-    wait_for(lambda: len(rig.device.received) == 2, what="the second write")
+    wait_for(lambda: len(writes()) == 2, what="the second write")
     rig.clock.advance(10)
     rig.report()
     assert rig.client.read().battery_w == 300

@@ -101,7 +101,7 @@ def test_tls_broker_with_the_configured_ca(tls_broker: tuple[PrivateMosquitto, P
     other_ca, _, _ = _pki(tmp_path, "other")
     wrong = ZendureMqttBattery(
         BrokerAddress("127.0.0.1", broker.port, tls=True, ca_file=other_ca),
-        product_key="gDa3tb", device_key=key, model=MODELS["hyper2000"], clock=clock,
+        product_key="gDa3tb", device_key=key, model=MODELS["hyper2000"], clock=clock, first_report_wait_s=0.1,
     )  # fmt: skip
     plaintext = ZendureMqttBattery(
         BrokerAddress("127.0.0.1", broker.port), product_key="gDa3tb", device_key=key,
