@@ -70,7 +70,11 @@ class MqttSite:
             self.home.battery_port, self.clock, BROKER, "hyper2000", device_key=key
         )
         self.battery = ZendureMqttBattery(
-            BROKER, product_key="gDa3tb", device_key=key, model=MODELS["hyper2000"], clock=self.clock
+            BROKER,
+            product_key=self.device.topics.product_key,
+            device_key=key,
+            model=MODELS["hyper2000"],
+            clock=self.clock,
         )
 
     def start(self) -> None:
