@@ -38,11 +38,12 @@ from controller.devices.zendure_mqtt_protocol import (
     parse_report_topic,
 )
 from controller.domain.commands import Command, CommandKind
-from controller.domain.events import BatteryReading, CommandResult, EventBase
+from controller.domain.events import BatteryReading, CommandNotApplied, CommandResult, EventBase
 
 __all__ = ["MqttOutcome", "ZendureMqttBattery"]
 
 LOGGER = logging.getLogger(__name__)
+_CHECKED_KEYS = ("acMode", "inputLimit", "outputLimit")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class _Sent:
     command: Command
     body: dict[str, Any]
     at_mono: float
+    reports_at: int
+    not_applied_reported: bool = False
 
 
 @dataclass
@@ -88,6 +91,9 @@ class ZendureMqttBattery:
         getall_interval_s: float = 60.0,
         command_interval_s: float | None = None,
         client_id: str | None = None,
+        ack_timeout_s: float = 2.0,
+        confirm_reports: int = 3,
+        first_report_wait_s: float = 5.0,
     ) -> None:
         self.broker = broker
         self.topics = Topics(product_key, device_key)
@@ -95,6 +101,11 @@ class ZendureMqttBattery:
         self._clock = clock
         self.stale_s = stale_s
         self.getall_interval_s = getall_interval_s
+        self.ack_timeout_s = ack_timeout_s
+        self.confirm_reports = confirm_reports
+        self.first_report_wait_s = first_report_wait_s
+        self._first_report = threading.Event()
+        self._waited_first = False
         self.command_interval_s = (
             model.command_interval_s if command_interval_s is None else command_interval_s
         )
@@ -105,10 +116,12 @@ class ZendureMqttBattery:
         self._last_sent: _Sent | None = None
         self._held: Command | None = None
         self._wanted: Command | None = None
+        self._force_held = False
         self._next_getall = float("-inf")
         self._client = new_client(broker, client_id or f"zsm-{device_key}-{uuid.uuid4().hex[:6]}")
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._started = False
 
@@ -151,15 +164,27 @@ class ZendureMqttBattery:
                 LOGGER.warning("mqtt %s: %s", self.broker, self._link.last_error)
                 return
             client.subscribe(self.topics.subscribe_reports, qos=0)
-            with self._lock:
-                self._link.connected = True
-                self._link.connects += 1
-                self._link.last_error = None
-                self._link.resend = self._link.connects > 1 and self._wanted is not None
-                self._next_getall = float("-inf")
-            LOGGER.info("mqtt %s connected (device %s)", self.broker, self.topics.device_key)
         except Exception:  # noqa: BLE001 - never let the network thread die
             LOGGER.exception("mqtt on_connect failed")
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _ud: Any, _mid: int, reasons: list[ReasonCode], _props: Properties | None
+    ) -> None:
+        """Connected for the port once the broker confirmed the subscription (no report can be missed)."""
+        if any(r.is_failure for r in reasons):
+            self._link.last_error = f"broker refused the subscription to {self.topics.subscribe_reports}"
+            LOGGER.warning("mqtt %s: %s", self.broker, self._link.last_error)
+            return
+        with self._lock:
+            self._link.connected = True
+            self._link.connects += 1
+            self._link.last_error = None
+            self._link.resend = self._link.connects > 1 and self._wanted is not None
+            self._next_getall = self._clock.monotonic() + self.getall_interval_s
+            body = self._envelope(self.topics.read, getall_message())
+        # ask for a full report at once (no wait for the acknowledgement here: this is the network thread)
+        self._client.publish(self.topics.read, json.dumps(body, separators=(",", ":")), qos=1)
+        LOGGER.info("mqtt %s connected (device %s)", self.broker, self.topics.device_key)
 
     def _on_disconnect(
         self, _c: mqtt.Client, _ud: Any, _flags: Any, reason: ReasonCode, _props: Properties | None
@@ -189,6 +214,8 @@ class ZendureMqttBattery:
         with self._lock:
             problems = self.state.merge(data)
             self._link.last_report_mono = self._clock.monotonic()
+        self._first_report.set()
+        with self._lock:
             if parts[0] != self.topics.product_key and parts[0] != self._link.product_key_seen:
                 LOGGER.warning(
                     "device %s reports as product %s (configured %s); commands follow the report",
@@ -203,6 +230,9 @@ class ZendureMqttBattery:
     def read(self) -> BatteryReading:
         """The merged state as a reading now; :class:`DeviceError` when there is nothing fresh."""
         self.start()
+        if not self._first_report.is_set() and not self._waited_first:
+            self._waited_first = True  # once, at start-up: the broker round trip of the first getAll
+            self._first_report.wait(timeout=self.first_report_wait_s)
         now_mono = self._clock.monotonic()
         with self._lock:
             last = self._link.last_report_mono
@@ -229,10 +259,39 @@ class ZendureMqttBattery:
             self._held = None
             LOGGER.info("mqtt reconnected: re-sending %s", self._wanted)
             events += self._send(self._wanted, force=True).events
-        elif self._held is not None and mono >= self._pace_until():
-            held, self._held = self._held, None
-            events += self._send(held).events
+        else:
+            events += self._check_applied()
+            if self._held is not None and mono >= self._pace_until():
+                held, self._held = self._held, None
+                force, self._force_held = self._force_held, False
+                events += self._send(held, force=force).events
         return [*events, reading]
+
+    def _check_applied(self) -> list[EventBase]:
+        """A property write the reports do not show after ``confirm_reports`` reports: log it and re-send.
+
+        Covers a write the device acknowledged but ignored, and one it later reverted (the re-send waits for
+        the pacing interval, so the flash-write budget holds). ``deviceAutomation`` has no property to check.
+        """
+        sent = self._last_sent
+        if sent is None or "properties" not in sent.body or self._wanted != sent.command:
+            return []
+        with self._lock:
+            if self.state.reports < sent.reports_at + self.confirm_reports:
+                return []
+            have = {k: self.state.properties.get(k) for k in _CHECKED_KEYS if k in sent.body["properties"]}
+        wanted = {k: sent.body["properties"][k] for k in have}
+        if have == wanted or sent.not_applied_reported:
+            sent.not_applied_reported = have != wanted
+            return []
+        sent.not_applied_reported = True
+        detail = ", ".join(f"{k}={have[k]!r} (wrote {wanted[k]!r})" for k in wanted if have[k] != wanted[k])
+        LOGGER.warning(
+            "mqtt %s did not apply %s: %s; re-sending", self.topics.device_key, sent.command, detail
+        )
+        self._held = sent.command
+        self._force_held = True
+        return [CommandNotApplied(at=self._clock.now(), command=sent.command, detail=detail)]
 
     # -- port: writes -------------------------------------------------------------------------------------
     def _pace_until(self) -> float:
@@ -245,6 +304,7 @@ class ZendureMqttBattery:
         self._wanted = command
         if command.kind is not CommandKind.STANDBY and self._clock.monotonic() < self._pace_until():
             self._held = command
+            self._force_held = False
             LOGGER.debug("mqtt %s: holding %s for pacing", self.topics.device_key, command)
             return MqttOutcome(command, True)
         self._held = None
@@ -269,9 +329,20 @@ class ZendureMqttBattery:
                 at=self._clock.now(), command=command, ok=False, latency_ms=latency, error=error
             )
             return MqttOutcome(command, False, (result,))
-        self._last_sent = _Sent(command, body, self._clock.monotonic())
+        self._last_sent = _Sent(command, body, self._clock.monotonic(), self.state.reports)
         result = CommandResult(at=self._clock.now(), command=command, ok=True, latency_ms=latency)
         return MqttOutcome(command, True, (result,), body)
+
+    def _envelope(self, topic: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with Zendure-HA's ``messageId``, ``deviceKey``/``deviceId`` and ``timestamp``."""
+        self._message_id += 1
+        key = "deviceKey" if topic.endswith("/function/invoke") else "deviceId"
+        return {
+            "messageId": self._message_id,
+            key: self.topics.device_key,
+            "timestamp": int(self._clock.now().timestamp()),
+            **body,
+        }
 
     def _publish(self, topic: str, body: dict[str, Any]) -> str | None:
         """Publish with Zendure-HA's envelope; the error text, or ``None`` once handed to the broker."""
@@ -279,15 +350,14 @@ class ZendureMqttBattery:
             return (
                 f"DeviceUnreachable: not connected to {self.broker} ({self._link.last_error or 'connecting'})"
             )
-        key = "deviceKey" if topic.endswith("/function/invoke") else "deviceId"
-        self._message_id += 1
-        envelope = {
-            "messageId": self._message_id,
-            key: self.topics.device_key,
-            "timestamp": int(self._clock.now().timestamp()),
-            **body,
-        }
+        envelope = self._envelope(topic, body)
         info = self._client.publish(topic, json.dumps(envelope, separators=(",", ":")), qos=1)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return f"DeviceUnreachable: publish failed: {mqtt.error_string(info.rc)}"
+        try:  # QoS 1: the broker has it (a standby at shutdown must not die in a send buffer)
+            info.wait_for_publish(timeout=self.ack_timeout_s)
+        except (RuntimeError, ValueError) as err:
+            return f"DeviceUnreachable: publish failed: {err}"
+        if not info.is_published():
+            return f"DeviceTimeout: the broker did not acknowledge within {self.ack_timeout_s:g} s"
         return None

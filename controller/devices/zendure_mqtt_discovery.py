@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +84,7 @@ def discover_mqtt_devices(
             if enough is not None and len(seen) >= enough:
                 done.set()
 
-    client = new_client(broker, f"zsm-discover-{secrets.token_hex(4)}")
+    client = new_client(broker, f"zsm-discover-{uuid.uuid4().hex[:8]}")
     client.on_connect = on_connect
     client.on_message = on_message
     try:

@@ -70,7 +70,11 @@ class MqttSite:
             self.home.battery_port, self.clock, BROKER, "hyper2000", device_key=key
         )
         self.battery = ZendureMqttBattery(
-            BROKER, product_key="gDa3tb", device_key=key, model=MODELS["hyper2000"], clock=self.clock
+            BROKER,
+            product_key=self.device.topics.product_key,
+            device_key=key,
+            model=MODELS["hyper2000"],
+            clock=self.clock,
         )
 
     def start(self) -> None:
@@ -86,9 +90,8 @@ class MqttSite:
 
     def step(self) -> None:
         """One second of device firmware, with its report (if any) delivered before the loop reads."""
-        before = self.battery.state.reports
         if self.device.step():
-            wait_for(lambda: self.battery.state.reports > before, "the report")
+            wait_for(lambda: self.battery.state.reports >= self.device.reports_sent, "the reports")
 
     def delivered(self) -> None:
         wait_for(lambda: len(self.device.received) >= self.battery.published, "the commands")

@@ -20,10 +20,14 @@ from controller.devices.zendure_mqtt_client import ZendureMqttBattery
 from controller.devices.zendure_mqtt_connection import BrokerAddress
 from controller.devices.zendure_mqtt_protocol import MODELS
 from controller.domain.commands import Command
-from controller.domain.events import BatteryReading, CommandResult, SourceStale
+from controller.domain.events import BatteryReading, CommandNotApplied, CommandResult, SourceStale
 from controller.simulation.devices.home import SimulatedHome
 from controller.simulation.devices.mosquitto import PrivateMosquitto, broker_listening, mosquitto_binary
-from controller.simulation.devices.zendure_mqtt_device import LegacyMqttDevice, plant_params_for
+from controller.simulation.devices.zendure_mqtt_device import (
+    LegacyMqttDevice,
+    ReceivedMessage,
+    plant_params_for,
+)
 from controller.simulation.plant import BatteryPlant, MeterParams, MeterPlant
 from tests.devices.conftest import flat_household
 
@@ -84,10 +88,9 @@ class Rig:
         wait_for(lambda: self.device.connected and self.client.connected, what="both to connect")
 
     def report(self) -> None:
-        """Let the device publish a report now and wait until the adapter has it."""
-        before = self.client.state.reports
-        self.device.step()
-        wait_for(lambda: self.client.state.reports > before, what="a report")
+        """Let the device publish a report now and wait until the adapter has every report sent so far."""
+        assert self.device.step()
+        wait_for(lambda: self.client.state.reports >= self.device.reports_sent, what="the reports")
 
     def invokes(self) -> list[dict[str, object]]:
         return [m.body for m in self.device.received if m.topic.endswith("/function/invoke")]
@@ -239,11 +242,15 @@ def test_ace_is_driven_by_acknowledged_property_writes(
     shared_broker: BrokerAddress, rig_factory: Callable[..., Rig]
 ) -> None:
     rig = rig_factory(shared_broker, "ace1500")
+
+    def writes() -> list[ReceivedMessage]:
+        return [m for m in rig.device.received if m.topic.endswith("/properties/write")]
+
     rig.device.props["autoModel"] = 8  # left in smart mode by the app: bare outputLimit writes are ignored
     rig.report()
     rig.client.apply(Command.charge(420))
-    wait_for(lambda: bool(rig.device.received), what="the write")
-    write = rig.device.received[-1]
+    wait_for(lambda: bool(writes()), what="the write")
+    write = writes()[-1]
     assert (
         write.topic.endswith("/properties/write") and write.body["deviceId"] == rig.device.topics.device_key
     )
@@ -253,7 +260,7 @@ def test_ace_is_driven_by_acknowledged_property_writes(
     rig.report()
     assert rig.client.read().battery_w == -400
     rig.client.apply(Command.discharge(300))
-    wait_for(lambda: len(rig.device.received) == 2, what="the second write")
+    wait_for(lambda: len(writes()) == 2, what="the second write")
     rig.clock.advance(10)
     rig.report()
     assert rig.client.read().battery_w == 300
@@ -288,3 +295,38 @@ def test_commands_follow_the_product_key_the_device_reports(
     finally:
         client.close()
         device.stop()
+
+
+def test_an_acknowledged_but_ignored_write_is_logged_and_resent_after_the_pacing(
+    shared_broker: BrokerAddress, rig_factory: Callable[..., Rig]
+) -> None:
+    rig = rig_factory(shared_broker, "ace1500")
+
+    def writes() -> int:
+        return sum(m.topic.endswith("/properties/write") for m in rig.device.received)
+
+    rig.report()
+    rig.device.ignore_writes = 1
+    assert rig.client.apply(Command.charge(400)).accepted
+    wait_for(lambda: writes() == 1, what="the write")
+    events = []
+    for _ in range(3):  # Zendure's own client reads several times before it gives up on a write
+        rig.clock.advance(5)
+        rig.report()
+        events += rig.client.poll()
+    not_applied = [e for e in events if isinstance(e, CommandNotApplied)]
+    assert len(not_applied) == 1 and "inputLimit=0 (wrote 400)" in not_applied[0].detail
+    assert writes() == 1, "the re-send waits for the 30 s pacing"
+    rig.clock.advance(16)
+    rig.report()
+    events = rig.client.poll()
+    assert any(isinstance(e, CommandResult) and e.ok and e.command == Command.charge(400) for e in events)
+    wait_for(lambda: writes() == 2, what="the re-sent write")
+    rig.clock.advance(10)
+    rig.report()
+    assert rig.client.read().battery_w == -400
+    assert rig.device.ignored == ["properties/write acknowledged but not applied"]
+    for _ in range(4):
+        rig.clock.advance(5)
+        rig.report()
+        assert not any(isinstance(e, CommandNotApplied) for e in rig.client.poll())

@@ -24,7 +24,7 @@ def test_daemon_follows_the_demo_schedule_on_a_hyper_over_mqtt(tmp_path: Path) -
     )
     try:
         info = system.start()
-        assert "kind = \"mqtt\"" in info.config_path.read_text()
+        assert 'kind = "mqtt"' in info.config_path.read_text()
         code = system.run_daemon(max_ticks=16 * 60)  # the four demo slots are 16 minutes
     finally:
         system.stop()

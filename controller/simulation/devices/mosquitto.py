@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import socket
 import subprocess
 from pathlib import Path
 
-from controller.clock import SystemClock
+from controller.clock import Clock, SystemClock
 
 __all__ = ["PrivateMosquitto", "broker_listening", "mosquitto_binary"]
-
-_CLOCK = SystemClock()  # the supervisor and test brokers run on wall time
 
 
 def broker_listening(host: str, port: int, timeout_s: float = 0.5) -> bool:
@@ -32,9 +32,12 @@ def mosquitto_binary() -> str | None:
 
 
 class PrivateMosquitto:
-    """``mosquitto -c`` with an anonymous listener on 127.0.0.1 and a free port, config in ``directory``."""
+    """``mosquitto -c`` with an anonymous listener on 127.0.0.1 and a free port, config in ``directory``.
 
-    def __init__(self, directory: Path) -> None:
+    ``extra_conf`` is appended to the listener's configuration (e.g. ``certfile``/``keyfile`` for TLS).
+    """
+
+    def __init__(self, directory: Path, extra_conf: str = "") -> None:
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
@@ -44,18 +47,24 @@ class PrivateMosquitto:
             self.port: int = sock.getsockname()[1]
         directory.mkdir(parents=True, exist_ok=True)
         self.conf = directory / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        # run as ourselves: as root mosquitto would switch to "mosquitto" and lose access to our files
+        user = pwd.getpwuid(os.getuid()).pw_name
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f"user {user}\n{extra_conf}"
+        )
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 10.0) -> None:
-        """Start and wait (bounded) until it listens."""
+    def start(self, timeout_s: float = 10.0, clock: Clock | None = None) -> None:
+        """Start and wait (bounded, on the wall clock: a real process) until it listens."""
+        wall = clock or SystemClock()
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stderr=subprocess.DEVNULL)
-        deadline = _CLOCK.monotonic() + timeout_s
+        deadline = wall.monotonic() + timeout_s
         while not broker_listening("127.0.0.1", self.port, 0.2):
-            if self.proc.poll() is not None or _CLOCK.monotonic() > deadline:
+            if self.proc.poll() is not None or wall.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"mosquitto did not start on 127.0.0.1:{self.port}")
-            _CLOCK.sleep(0.02)
+            wall.sleep(0.02)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -99,9 +99,12 @@ class LegacyMqttDevice:
         )
         self.silent = False
         """Stop reporting (a device that dropped off Wi-Fi but still holds its broker session)."""
+        self.ignore_writes = 0
+        """Acknowledge the next N property writes (``success: 1``) without applying them (a known quirk)."""
         self.received: list[ReceivedMessage] = []
         self.ignored: list[str] = []
         self.connects = 0
+        self.reports_sent = 0
         self.props: dict[str, int] = {
             "electricLevel": 50, "outputHomePower": 0, "gridInputPower": 0, "packInputPower": 0,
             "outputPackPower": 0, "acMode": 2, "inputLimit": 0, "outputLimit": 0, "socSet": 1000,
@@ -119,6 +122,8 @@ class LegacyMqttDevice:
         self._client = new_client(broker, self.topics.device_key)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._subscribed = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def start(self, *, background: bool = True, wall_period_s: float = 0.1) -> None:
@@ -147,7 +152,8 @@ class LegacyMqttDevice:
 
     @property
     def connected(self) -> bool:
-        return self._client.is_connected()
+        """Connected and subscribed to its command topics."""
+        return self._client.is_connected() and self._subscribed.is_set()
 
     # -- firmware -----------------------------------------------------------------------------------------
     def step(self) -> bool:
@@ -187,6 +193,7 @@ class LegacyMqttDevice:
             return False
         with self._lock:
             self._reported.update(properties)
+            self.reports_sent += 1
         return True
 
     def _full_report(self) -> None:
@@ -206,7 +213,13 @@ class LegacyMqttDevice:
         if reason.is_failure:
             return
         self.connects += 1
+        self._subscribed.clear()
         client.subscribe(self.topics.device_inbox, qos=1)
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _ud: Any, _mid: int, _r: list[ReasonCode], _p: Properties | None
+    ) -> None:
+        self._subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _ud: Any, message: mqtt.MQTTMessage) -> None:
         try:
@@ -267,6 +280,17 @@ class LegacyMqttDevice:
         if not isinstance(props, dict):
             return
         with self._lock:
+            if self.ignore_writes > 0:
+                self.ignore_writes -= 1
+                self.ignored.append("properties/write acknowledged but not applied")
+                current = {k: self.props[k] for k in props if k in self.props}
+                ack = {
+                    "messageId": body.get("messageId", 0),
+                    "success": 1,
+                    "deviceId": self.topics.device_key,
+                }
+                self._report(current, ack)
+                return
             applied = {}
             for key, value in props.items():
                 if key not in self.props or not isinstance(value, int):
