@@ -13,14 +13,13 @@ import logging
 import re
 from datetime import datetime
 
-import requests
 from dsmr_parser.value_types import timestamp as dsmr_timestamp
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from controller.clock import Clock
 from controller.devices.errors import DeviceResponseError, InvalidPayload
 from controller.devices.hosts import HostResolver, as_resolver
-from controller.devices.http import http_request, json_body, lan_session
+from controller.devices.http import LanClient, LanResponse, json_body
 from controller.domain.events import MeterReading
 
 __all__ = ["HomeWizardDevice", "HomeWizardV1Data", "HomeWizardV1Meter", "telegram_time"]
@@ -124,29 +123,21 @@ class HomeWizardV1Meter:
         port: int = 80,
         timeout_s: float = 2.0,
         use_telegram: bool = True,
-        session: requests.Session | None = None,
+        client: LanClient | None = None,
     ) -> None:
         self._endpoint = as_resolver(endpoint, port)
         self._clock = clock
         self.timeout_s = timeout_s
         self.use_telegram = use_telegram
-        self._session = session or lan_session()
+        self._client = client or LanClient()
         self._last_values: dict[str, object] | None = None
         self._last_time: datetime | None = None
         self._time_known = False
 
-    def _url(self, path: str) -> str:
+    def _get(self, path: str) -> LanResponse:
         host, port = self._endpoint.address()
-        return f"http://{host}:{port}{path}"
-
-    def _get(self, path: str) -> requests.Response:
-        return http_request(
-            self._session,
-            "GET",
-            self._url(path),
-            timeout_s=self.timeout_s,
-            what=f"HomeWizard {path}",
-            endpoint=self._endpoint,
+        return self._client.get(
+            host, port, path, timeout_s=self.timeout_s, what=f"HomeWizard {path}", endpoint=self._endpoint
         )
 
     def device(self) -> HomeWizardDevice:
@@ -209,4 +200,4 @@ class HomeWizardV1Meter:
         return data.to_reading(self._clock.now(), meter_time)
 
     def close(self) -> None:
-        self._session.close()
+        self._client.close()
