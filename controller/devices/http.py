@@ -110,14 +110,37 @@ class LanClient:
     def get(
         self, host: str, port: int, path: str, *, timeout_s: float, what: str, endpoint: HostResolver | None
     ) -> LanResponse:
-        """``GET path``; the body is bounded by ``max_body``."""
+        """``GET path``; non-2xx statuses raise like :func:`http_request`."""
+        return self.request("GET", host, port, path, timeout_s=timeout_s, what=what, endpoint=endpoint)
+
+    def request(
+        self,
+        method: str,
+        host: str,
+        port: int,
+        path: str,
+        *,
+        timeout_s: float,
+        what: str,
+        endpoint: HostResolver | None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> LanResponse:
+        """One exchange; the reply body is bounded by ``max_body``; ``check=False`` returns any status."""
         timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
         try:
             reply = self._pool(host, port).request(
-                "GET", path, timeout=timeout, preload_content=False, redirect=False
+                method,
+                path,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                preload_content=False,
+                redirect=False,
             )
             try:
-                body = reply.read(self._max_body + 1)
+                content = reply.read(self._max_body + 1)
             finally:
                 reply.release_conn()
         except ConnectTimeoutError as err:
@@ -129,12 +152,13 @@ class LanClient:
         except (NewConnectionError, HTTPError, OSError) as err:
             _failed(endpoint)
             raise DeviceUnreachable(f"{what}: {err.__class__.__name__}") from err
-        if len(body) > self._max_body:
+        if len(content) > self._max_body:
             raise InvalidPayload(f"{what}: body larger than {self._max_body} bytes")
         if endpoint is not None:
             endpoint.succeeded()
-        response = LanResponse(reply.status, body)
-        _check_status(response.status_code, response.text, what)
+        response = LanResponse(reply.status, content)
+        if check:
+            _check_status(response.status_code, response.text, what)
         return response
 
     def close(self) -> None:

@@ -23,18 +23,15 @@ from controller.devices.discovery import DiscoveredDevice, candidate_from_info, 
 from controller.devices.errors import InvalidPayload
 from controller.devices.factory import build_meter
 from controller.devices.meters.dsmr import DsmrMeter, TcpSource, specification_for, telegram_to_reading
-from controller.devices.meters.homewizard_v1 import HomeWizardV1Meter
 from controller.devices.meters.homewizard_v2 import HOMEWIZARD_CA, HomeWizardV2Meter
 from controller.devices.meters.shelly import ShellyMeter, gen1_reading
 from controller.devices.meters.zendure_3ct import SmartMeter3CT, SmartMeter3CTReport
 from controller.settings import load_settings
 from controller.simulation.devices.dsmr_server import DsmrServer
 from controller.simulation.devices.home import SimulatedHome
-from controller.simulation.devices.homewizard_server import HomeWizardV1Server
 from controller.simulation.devices.homewizard_v2_server import HomeWizardV2Server
 from controller.simulation.devices.shelly_server import ShellyServer, SmartMeter3CTServer
 from controller.simulation.devices.zendure_server import ZendureServer
-from controller.simulation.plant import BatteryPlant, Household, MeterParams, MeterPlant
 from tests.devices.conftest import START, fixture_text
 
 Start = Callable[[object], object]
@@ -411,35 +408,6 @@ def test_smartmeter3ct_over_http(
     assert sample is not None and reading is not None
     assert reading.grid_w == pytest.approx(sample.grid_w, abs=1.0)
     assert meter.read() is None  # same device timestamp: a repeat
-
-
-# -- a lighter tick ---------------------------------------------------------------------------------------
-def test_homewizard_v1_tick_costs_one_request_when_values_change(clock: ManualClock, started: Start) -> None:
-    """New-data detection without the second request: changed values are new by themselves; the telegram is
-    asked only when the values repeat (a new sample at the same power, or nothing new)."""
-    load = tuple(400.0 + 37.0 * (i % 5) for i in range(600))  # a load that moves every second
-    home = SimulatedHome(
-        Household(load, (0.0,) * 600, name="moving"),
-        BatteryPlant(),
-        MeterPlant(MeterParams(lag_s=0.0)),
-        clock,
-    )
-    clock.advance(2)
-    server = started(HomeWizardV1Server(home.meter_port, clock))
-    assert isinstance(server, HomeWizardV1Server)
-    meter = HomeWizardV1Meter(f"127.0.0.1:{server.port}", clock=clock)
-    first = meter.read()
-    assert first is not None and first.meter_time is not None  # the first read knows the meter's clock
-    counts = []
-    for _ in range(20):
-        clock.advance(1)
-        before = server.requests
-        assert meter.read() is not None  # a new sample every second
-        counts.append(server.requests - before)
-    assert counts.count(1) >= 18 and set(counts) <= {1, 2}
-    before = server.requests
-    assert meter.read() is None  # no new sample: the repeat is told by the telegram's time
-    assert server.requests - before == 2
 
 
 # -- zenSDK simulator ------------------------------------------------------------------------------------

@@ -90,9 +90,7 @@ def test_v1_adapter_tells_new_data_by_meter_time_and_telegram_has_valid_crc(
     assert first.meter_time == clock.now() - timedelta(seconds=45)  # the meter's clock is 45 s behind
     assert meter.read() is None  # same telegram: a repeat
     clock.advance(1)
-    before = server.requests
     assert meter.read() is not None
-    assert server.requests == before + 2  # same values (flat load): the telegram told a new sample
     telegram = requests.get(f"{server.url}/api/v1/telegram", timeout=2)
     assert telegram.headers["Content-Type"] == "text/plain"
     TelegramParser(specification_for("5")).parse(telegram.text)  # CRC checked

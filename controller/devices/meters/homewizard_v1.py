@@ -1,10 +1,9 @@
 """HomeWizard P1 meter, local API v1 (plain HTTP, no authentication).
 
 ``/api/v1/data`` carries the values but no timestamp; the meter's own time comes from the raw telegram at
-``/api/v1/telegram`` (``0-0:1.0.0``). A control tick (:meth:`HomeWizardV1Meter.read`) costs one request:
-values that changed are new data by themselves, and only a repeat of the same values asks the telegram
-whether the meter sent a new sample (the grid can sit at exactly 0 W) or nothing new arrived.
-:meth:`HomeWizardV1Meter.reading` reads both.
+``/api/v1/telegram`` (``0-0:1.0.0``), read alongside when available: it tells a new sample with the same
+values (a flat load, or the grid at exactly 0 W) from a repeat. Both go over one kept-alive connection
+(:class:`~controller.devices.http.LanClient`).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from controller.clock import Clock
 from controller.devices.errors import DeviceResponseError, InvalidPayload
 from controller.devices.hosts import HostResolver, as_resolver
 from controller.devices.http import LanClient, LanResponse, json_body
+from controller.devices.meters.base import NewDataFilter
 from controller.domain.events import MeterReading
 
 __all__ = ["HomeWizardDevice", "HomeWizardV1Data", "HomeWizardV1Meter", "telegram_time"]
@@ -130,9 +130,7 @@ class HomeWizardV1Meter:
         self.timeout_s = timeout_s
         self.use_telegram = use_telegram
         self._client = client or LanClient()
-        self._last_values: dict[str, object] | None = None
-        self._last_time: datetime | None = None
-        self._time_known = False
+        self._filter = NewDataFilter()
 
     def _get(self, path: str) -> LanResponse:
         host, port = self._endpoint.address()
@@ -176,28 +174,9 @@ class HomeWizardV1Meter:
         return data.to_reading(self._clock.now(), self._meter_time())
 
     def read(self) -> MeterReading | None:
-        """The reading when it is new data, else ``None``; one request unless the values repeat.
-
-        Changed values are new data. The same values again ask the telegram: a meter time other than the one
-        last seen is a new sample. Right after a change the time of the changed sample is not known, so the
-        first repeat only learns it (at worst one new sample with identical values is taken for a repeat).
-        """
-        data = self.data()
-        values = data.model_dump()
-        first = self._last_values is None
-        if values != self._last_values and not first:
-            self._last_values = values
-            self._time_known = False
-            return data.to_reading(self._clock.now())
-        self._last_values = values
-        meter_time = self._meter_time()
-        known, last = self._time_known, self._last_time
-        self._last_time, self._time_known = meter_time, True
-        if first:  # the meter's clock offset is known from the start
-            return data.to_reading(self._clock.now(), meter_time)
-        if meter_time is None or not known or meter_time == last:
-            return None
-        return data.to_reading(self._clock.now(), meter_time)
+        """The reading when it is new data (meter time or values changed), else ``None``."""
+        reading = self.reading()
+        return reading if self._filter.is_new(reading) else None
 
     def close(self) -> None:
         self._client.close()
