@@ -17,8 +17,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from controller.clock import Clock
 from controller.devices.errors import (
     ApiDisabled,
@@ -32,7 +30,7 @@ from controller.devices.errors import (
     WriteRejected,
 )
 from controller.devices.hosts import HostResolver, as_resolver
-from controller.devices.http import lan_session
+from controller.devices.http import LanClient, LanResponse
 from controller.devices.wear import WearCounter
 from controller.devices.zendure_commands import StandbyStyle, encode_body, property_payload
 from controller.devices.zendure_models import (
@@ -96,7 +94,7 @@ class ZendureClient:
         retry_delay_s: float = 0.5,
         confirm_reads: int = 7,
         standby: StandbyStyle = StandbyStyle.HOLD,
-        session: requests.Session | None = None,
+        client: LanClient | None = None,
     ) -> None:
         self._endpoint = as_resolver(endpoint, port)
         self._clock = clock
@@ -106,7 +104,7 @@ class ZendureClient:
         self.retry_delay_s = retry_delay_s
         self.confirm_reads = max(1, confirm_reads)
         self.standby = standby
-        self._session = session or lan_session()
+        self._client = client or LanClient()
         self._request_id = 0
         self.wear = WearCounter(clock)
         self.last_report: ZendureReport | None = None
@@ -122,39 +120,30 @@ class ZendureClient:
         host, port = self._endpoint.address()
         return f"http://{host}:{port}"
 
-    def _request(self, method: str, path: str, body: bytes | None = None) -> requests.Response:
-        """One HTTP exchange under the device lock; transport failures become typed errors."""
+    def _request(self, method: str, path: str, body: bytes | None = None) -> LanResponse:
+        """One HTTP exchange under the device lock (the whole body is read inside it); transport failures
+        become typed errors (:class:`LanClient`: a kept-alive connection, no ``requests`` overhead)."""
         host, port = self._endpoint.address()
         lock = _device_lock(f"{host}:{port}")
         if not lock.acquire(timeout=self.timeout_s * 2):
             raise DeviceTimeout(f"zendure {host}:{port}: another request is still in flight")
         try:
-            response = self._session.request(
+            return self._client.request(
                 method,
-                f"http://{host}:{port}{path}",
-                data=body,
+                host,
+                port,
+                path,
+                body=body,
                 headers={"Content-Type": "application/json"} if body is not None else None,
-                timeout=(self.timeout_s, self.timeout_s),
+                timeout_s=self.timeout_s,
+                what=f"zendure {host}:{port}",
+                endpoint=self._endpoint,
+                check=False,
             )
-            # Read the whole body inside the lock so the connection is done with.
-            _ = response.content
-        except requests.exceptions.ConnectTimeout as err:
-            self._endpoint.failed()
-            raise DeviceUnreachable(f"zendure {host}:{port}: connect timeout") from err
-        except requests.exceptions.Timeout as err:
-            self._endpoint.failed()
-            raise DeviceTimeout(f"zendure {host}:{port}: no answer within {self.timeout_s} s") from err
-        except requests.exceptions.ConnectionError as err:
-            self._endpoint.failed()
-            raise DeviceUnreachable(f"zendure {host}:{port}: {err.__class__.__name__}") from err
-        except requests.exceptions.RequestException as err:
-            raise DeviceResponseError(f"zendure {host}:{port}: {err}") from err
         finally:
             lock.release()
-        self._endpoint.succeeded()
-        return response
 
-    def _with_retries(self, method: str, path: str, body: bytes | None = None) -> requests.Response:
+    def _with_retries(self, method: str, path: str, body: bytes | None = None) -> LanResponse:
         """Retry transient failures; a POST is retried only when it cannot have reached the device."""
         attempt = 0
         while True:
@@ -171,7 +160,7 @@ class ZendureClient:
             self._clock.sleep(self.retry_delay_s * attempt)
 
     @staticmethod
-    def _error_text(response: requests.Response) -> tuple[str, dict[str, Any]]:
+    def _error_text(response: LanResponse) -> tuple[str, dict[str, Any]]:
         try:
             body = json.loads(response.text)
         except ValueError:
@@ -181,7 +170,7 @@ class ZendureClient:
         text = body.get("error") or body.get("msg") or response.text[:200]
         return str(text), body
 
-    def _check_status(self, response: requests.Response, what: str) -> None:
+    def _check_status(self, response: LanResponse, what: str) -> None:
         status = response.status_code
         if status == 200:
             return

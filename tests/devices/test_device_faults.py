@@ -23,12 +23,14 @@ from controller.devices.discovery import DiscoveredDevice, candidate_from_info, 
 from controller.devices.errors import InvalidPayload
 from controller.devices.factory import build_meter
 from controller.devices.meters.dsmr import DsmrMeter, TcpSource, specification_for, telegram_to_reading
+from controller.devices.meters.homewizard_v1 import HomeWizardV1Meter, telegram_values
 from controller.devices.meters.homewizard_v2 import HOMEWIZARD_CA, HomeWizardV2Meter
 from controller.devices.meters.shelly import ShellyMeter, gen1_reading
 from controller.devices.meters.zendure_3ct import SmartMeter3CT, SmartMeter3CTReport
 from controller.settings import load_settings
 from controller.simulation.devices.dsmr_server import DsmrServer
 from controller.simulation.devices.home import SimulatedHome
+from controller.simulation.devices.homewizard_server import HomeWizardV1Server
 from controller.simulation.devices.homewizard_v2_server import HomeWizardV2Server
 from controller.simulation.devices.shelly_server import ShellyServer, SmartMeter3CTServer
 from controller.simulation.devices.zendure_server import ZendureServer
@@ -137,6 +139,7 @@ def test_encrypted_p1_is_decrypted_with_the_users_key(
         authentication_key=auth,
     )
     assert meter.read() is None  # connects
+    _wait_for(lambda: server.client_count == 1)
     clock.advance(2)
     server.pump()
     reading = meter.read()
@@ -152,10 +155,21 @@ def test_encrypted_p1_is_decrypted_with_the_users_key(
         authentication_key=auth,
     )
     assert wrong.read() is None
+    _wait_for(lambda: server.client_count == 2)
     clock.advance(2)
     server.pump()
     with pytest.raises(InvalidPayload, match="decrypt"):
         wrong.read()
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """A bounded poll on a real loopback server (wall time, at most ``timeout_s``)."""
+    event = threading.Event()
+    for _ in range(int(timeout_s / 0.01)):
+        if condition():
+            return
+        event.wait(0.01)
+    raise AssertionError("condition not met in time")
 
 
 def test_dsmr_key_settings_reach_the_adapter(tmp_path: Path) -> None:
@@ -396,6 +410,44 @@ def test_smartmeter3ct_over_http(
     assert sample is not None and reading is not None
     assert reading.grid_w == pytest.approx(sample.grid_w, abs=1.0)
     assert meter.read() is None  # same device timestamp: a repeat
+
+
+# -- a lighter tick ---------------------------------------------------------------------------------------
+def test_homewizard_v1_telegram_lines_read_like_dsmr_parser() -> None:
+    for name, version in (("v5.txt", "5"), ("v4_2.txt", "4"), ("fluvius_v171.txt", "5B")):
+        text = fixture_text("dsmr", name)
+        values = telegram_values(text)
+        assert values is not None
+        assert telegram_to_reading(values, START) == telegram_to_reading(parsed(name, version), START)
+    assert telegram_values(fixture_text("dsmr", "v2_2.txt")) is None  # no time: /api/v1/data instead
+    garbled = fixture_text("dsmr", "v5.txt").replace("1-0:1.7.0(00.244*kW)", "1-0:1.7.0(00.2#4*kW)")
+    garbled_values = telegram_values(garbled)
+    assert garbled_values is not None
+    reading = telegram_to_reading(garbled_values, START)  # no 1.7.0: the per-phase lines still give power
+    assert reading.grid_w == pytest.approx(244.0)
+
+
+def test_homewizard_v1_tick_is_one_request_and_keeps_new_data_detection(
+    make_home: Callable[..., SimulatedHome], clock: ManualClock, started: Start
+) -> None:
+    """A flat load: the values repeat, the meter time tells every new sample; one request per tick."""
+    home = make_home(load_w=450.0)
+    clock.advance(2)
+    server = started(HomeWizardV1Server(home.meter_port, clock))
+    assert isinstance(server, HomeWizardV1Server)
+    meter = HomeWizardV1Meter(f"127.0.0.1:{server.port}", clock=clock)
+    assert meter.read() is not None
+    new = 0
+    before = server.requests
+    for _ in range(30):
+        clock.advance(1)
+        new += meter.read() is not None
+        assert meter.read() is None  # the same sample again: a repeat
+    assert new == 30 and server.requests - before == 60
+    data = meter.data().to_reading(clock.now())
+    telegram = meter.read()
+    assert telegram is None  # nothing new since
+    assert meter.reading().grid_w == data.grid_w == 450.0
 
 
 # -- zenSDK simulator ------------------------------------------------------------------------------------
