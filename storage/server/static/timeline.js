@@ -65,7 +65,8 @@
   function drawHours() {
     var hours = document.getElementById("tl-hours");
     hours.textContent = "";
-    for (var h = 0; h <= 48; h += 3) {
+    var step = lane.getBoundingClientRect().width < 700 ? 6 : 3;  // labels that fit on a phone
+    for (var h = 0; h <= 48; h += step) {
       var at = zone.fromWall(zone.wall(zone.day(state.start, Math.floor(h / 24))).slice(0, 10) + " " + String(h % 24).padStart(2, "0") + ":00");
       var label = document.createElement("span");
       label.style.left = pct(at) + "%";
