@@ -252,14 +252,15 @@
   }
   function copySchedule() { return JSON.parse(JSON.stringify(state.schedule)); }
 
-  form.addEventListener("submit", function (ev) {
+  function save(ev) {
     ev.preventDefault();
     var body = copySchedule();
     var span = state.editing.span;
     if (span) { body[span.kind][span.index] = slotFromForm(storedSlot(span)); }
     else { body.dated = (body.dated || []).concat([slotFromForm(null)]); }
     put(body);
-  });
+  }
+  form.addEventListener("submit", save);
   document.getElementById("tl-delete").addEventListener("click", function () {
     var span = state.editing && state.editing.span;
     if (!span) { return; }
@@ -317,7 +318,7 @@
     });
     var layout = {
       margin: { l: 50, r: 50, t: 10, b: 40 }, hovermode: "x unified", shapes: shapes, showlegend: true,
-      legend: { orientation: "h", y: -0.12 }, dragmode: false,
+      legend: { orientation: "h", y: -0.12 }, dragmode: false, height: 400,  // fixed: a resize never shifts the page
       xaxis: { range: [x0, x1], type: "date", title: { text: "time (" + zone.name + ")" } },
       yaxis: { title: { text: "W" }, domain: [0, 0.62], zeroline: true },
       yaxis2: { title: { text: "SoC %" }, overlaying: "y", side: "right", range: [0, 100], showgrid: false },
