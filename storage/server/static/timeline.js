@@ -317,11 +317,12 @@
         fillcolor: COLORS[s.mode] || "#ccc", opacity: 0.16, line: { width: 0 }, layer: "below" };
     });
     var layout = {
-      margin: { l: 50, r: 50, t: 10, b: 40 }, hovermode: "x unified", shapes: shapes, showlegend: true,
-      legend: { orientation: "h", y: -0.12 }, dragmode: false, height: 400,  // fixed: a resize never shifts the page
+      margin: { l: 50, r: 50, t: 10, b: 70 }, hovermode: "x unified", shapes: shapes, showlegend: true,
+      legend: { orientation: "h", y: -0.22 }, dragmode: false, height: 400,  // fixed: a resize never shifts the page
       xaxis: { range: [x0, x1], type: "date", title: { text: "time (" + zone.name + ")" } },
       yaxis: { title: { text: "W" }, domain: [0, 0.62], zeroline: true },
-      yaxis2: { title: { text: "SoC %" }, overlaying: "y", side: "right", range: [0, 100], showgrid: false },
+      yaxis2: { title: { text: "SoC %" }, overlaying: "y", side: "right", range: [0, 100], showgrid: false,
+        tickmode: "linear", tick0: 0, dtick: 25 },
       yaxis3: { title: { text: "€/kWh" }, domain: [0.7, 1] }
     };
     Plotly.react("tl-chart", traces, layout, { responsive: true, displaylogo: false });
