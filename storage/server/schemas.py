@@ -59,6 +59,49 @@ class PickupOut(BaseModel):
     overdue: bool = Field(description="No fetch for more than two intervals")
 
 
+class SpanOut(BaseModel):
+    """A slot in force over [start, end); ``kind`` and ``index`` name it (the default has no index)."""
+
+    start: datetime
+    end: datetime
+    kind: str
+    index: int | None
+    id: str | None
+    mode: str
+    power_w: int | None
+    max_w: int | None
+    target_offset_w: float | None
+    plan: dict[str, Any] | None = Field(description="A planner's note: why, price, expected SoC")
+
+
+class SpansOut(BaseModel):
+    """The current schedule as spans over a range, with the version they come from."""
+
+    site: str
+    timezone: str
+    version: int
+    etag: str
+    spans: list[SpanOut]
+
+
+class PriceIntervalOut(BaseModel):
+    """One price interval (EUR/kWh, tariff included)."""
+
+    start: datetime
+    end: datetime
+    import_eur_per_kwh: float
+    export_eur_per_kwh: float | None
+
+
+class PricesOut(BaseModel):
+    """Prices over a range; ``intervals`` is empty until a price source delivered some."""
+
+    site: str
+    start: datetime
+    end: datetime
+    intervals: list[PriceIntervalOut]
+
+
 class ScheduleVersionsOut(BaseModel):
     """Every stored version, newest first."""
 

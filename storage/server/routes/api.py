@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from controller.domain.schedule import MAX_YEAR
+from controller.domain.schedule import MAX_YEAR, Schedule
 from controller.wire import IngestRejection, IngestReply, StatusReport
 from storage.server.auth import Access, SiteAccess, context_of, require_controller, require_editor
 from storage.server.context import ServerContext
@@ -23,8 +23,10 @@ from storage.server.schemas import (
     AuditOut,
     ErrorOut,
     PickupOut,
+    PricesOut,
     ScheduleVersionOut,
     ScheduleVersionsOut,
+    SpansOut,
     TelemetryOut,
 )
 from storage.server.services import schedules
@@ -33,6 +35,7 @@ from storage.server.services.ingest import IngestEvent, ingest_events, parse_bat
 from storage.server.services.sites import SiteRef
 from storage.server.services.status import device_limits, read_status, store_status
 from storage.server.services.telemetry import query_telemetry
+from storage.server.services.timeline import price_intervals, schedule_spans
 
 __all__ = ["router"]
 
@@ -43,6 +46,7 @@ router = APIRouter(prefix="/api/v1", responses=ERRORS)
 MAX_RANGE = timedelta(days=400)
 FIRST_MOMENT = datetime(1971, 1, 1, tzinfo=UTC)  # a range reaches back up to MAX_RANGE from here
 LAST_MOMENT = datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC)
+MAX_SPAN_RANGE = timedelta(days=14)
 ScheduleBody = Annotated[dict[str, Any], Body(description="A schedule (see /api/v1/schedule.schema.json)")]
 
 
@@ -263,6 +267,54 @@ def get_telemetry(
             "setpoint_steps": {"t": data.steps.t, "w": data.steps.w},
             **data.series,
         }
+    )
+
+
+@router.get(
+    "/sites/{site}/schedule/spans",
+    tags=["schedule"],
+    summary="The current schedule's slots in force over a range (for the timeline)",
+)
+def get_schedule_spans(
+    request: Request,
+    access: SiteAccess,
+    start: Annotated[datetime | None, Query(description="Range start (ISO 8601 with offset)")] = None,
+    end: Annotated[datetime | None, Query(description="Range end, exclusive (default now)")] = None,
+) -> SpansOut:
+    start, end = _range(request, start, end)
+    if end - start > MAX_SPAN_RANGE:
+        raise ServerError(f"the range is limited to {MAX_SPAN_RANGE.days} days")
+    doc, _body = current_schedule_cached(context_of(request), access.site)
+    schedule = Schedule.model_validate(doc.body)
+    spans = schedule_spans(schedule, start, end)
+    return SpansOut.model_validate(
+        {
+            "site": access.site.name,
+            "timezone": schedule.timezone,
+            "version": doc.version,
+            "etag": doc.etag,
+            "spans": spans,
+        }
+    )
+
+
+@router.get(
+    "/sites/{site}/prices",
+    tags=["telemetry"],
+    summary="Day-ahead prices over a range, if any arrived (an empty list otherwise)",
+)
+def get_prices(
+    request: Request,
+    access: SiteAccess,
+    start: Annotated[datetime | None, Query(description="Range start (ISO 8601 with offset)")] = None,
+    end: Annotated[datetime | None, Query(description="Range end, exclusive (default now)")] = None,
+) -> PricesOut:
+    start, end = _range(request, start, end)
+    if end - start > MAX_SPAN_RANGE:
+        raise ServerError(f"the range is limited to {MAX_SPAN_RANGE.days} days")
+    intervals = price_intervals(context_of(request).engine, access.site, start, end)
+    return PricesOut.model_validate(
+        {"site": access.site.name, "start": start, "end": end, "intervals": intervals}
     )
 
 

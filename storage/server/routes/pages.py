@@ -60,7 +60,10 @@ def mount_static(app: FastAPI) -> None:
 def _nav(site: str | None) -> str:
     if not site:
         return ""
-    return f'<a href="/sites/{e(site)}">Dashboard</a> <a href="/sites/{e(site)}/schedule">Schedule</a>'
+    return (
+        f'<a href="/sites/{e(site)}">Dashboard</a> <a href="/sites/{e(site)}/timeline">Timeline</a> '
+        f'<a href="/sites/{e(site)}/schedule">Schedule</a>'
+    )
 
 
 def _page(
@@ -187,6 +190,18 @@ def dashboard(request: Request, site: SiteName) -> Response:
         return _to_login(request)
     zone = zone_of(schedules.current_schedule(context_of(request).engine, ref).body)
     return _page(principal, site, render("dashboard.html", site=e(site), timezone=e(zone.key)), site)
+
+
+@router.get("/sites/{site}/timeline")
+def timeline(request: Request, site: SiteName) -> Response:
+    principal, ref, role = _site_for(request, site)
+    if principal is None or ref is None:
+        return _to_login(request)
+    zone = zone_of(schedules.current_schedule(context_of(request).engine, ref).body)
+    body = render(
+        "timeline.html", site=e(site), timezone=e(zone.key), editable="1" if role == "editor" else ""
+    )
+    return _page(principal, f"Timeline · {site}", body, site)
 
 
 # -- schedule editor -------------------------------------------------------------------------------------
