@@ -40,6 +40,7 @@ from controller.simulation.closed_loop import (  # noqa: E402
     build_regulator,
     regulation_for,
     run_closed_loop,
+    scenario_for,
 )
 from controller.simulation.metrics import compute_metrics  # noqa: E402
 from controller.simulation.plant import (  # noqa: E402
@@ -94,8 +95,8 @@ def _scenario(job: Job) -> Scenario:
 
 
 def _run(job: Job) -> dict[str, Any]:
-    scenario = _scenario(job)
     name = "zsm" if job.controller == "zsm-auto" else job.controller
+    scenario = scenario_for(name, _scenario(job))  # type: ignore[arg-type]
     assume: float | str = "auto" if job.controller == "zsm-auto" else scenario.meter.lag_s
     regulator = build_regulator(name, scenario, regulation_for(scenario, assume_lag=assume))  # type: ignore[arg-type]
     result = run_closed_loop(scenario, regulator, controller=job.controller)

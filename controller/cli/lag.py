@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     from controller.cli.common import settings_or_exit
     from controller.logtools.common import LogFileError, last_event_time, open_log
+    from controller.logtools.dead_time import estimate_dead_time, format_dead_time
     from controller.logtools.lag import estimate_lag, estimate_lag_windows, format_lag, format_windows
 
     settings = settings_or_exit(args)
@@ -49,16 +50,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         log.close()
     report = estimate_lag(events, settings.regulation)
+    dead_time = estimate_dead_time(events)
     windows = []
     if args.window:
         windows = estimate_lag_windows(events, timedelta(minutes=args.window), settings.regulation)
     if args.json:
         data = report.model_dump(mode="json")
+        data["battery_dead_time"] = dead_time.model_dump(mode="json")
         if args.window:
             data["windows"] = [w.model_dump(mode="json") for w in windows]
         print(json.dumps(data, indent=2))
     else:
         print(format_lag(report))
+        print(format_dead_time(dead_time))
         if windows:
             print()
             print(format_windows(windows))

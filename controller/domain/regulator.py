@@ -57,9 +57,10 @@ _MEASURE_TOLERANCE_W = 15.0
 _HISTORY_MARGIN_S = 120.0
 _SPIKE_WINDOW_S = 3.5
 _ESTIMATE_EVERY_S = 10.0
-_MIN_EVIDENCE_W = 1000.0  # battery movement (sum of |steps|) the lag estimate must rest on
+_MIN_EVIDENCE_W = 1000.0  # battery movement (W, summed over agreeing estimates) a trusted lag rests on
+_MIN_AGREEING = 6  # sure estimates in a row (one per _ESTIMATE_EVERY_S) before a lag is trusted
 _TRUSTED_MARGIN_S = 4.0  # a trusted lag estimate narrows the band to ± this
-_DEAD_TIME_LATE_S = 8.0  # the battery may act this much later than its model says ...
+_DEAD_TIME_LATE_S = 4.0  # the battery may act this much later than its model says ...
 _DEAD_TIME_EARLY_S = 2.0  # ... or this much earlier
 
 
@@ -271,6 +272,9 @@ class ZsmRegulator:
         self._lag_logged_t = -math.inf
         self._lag_estimate: LagEstimate | None = None
         self._lag_trusted: float | None = None
+        self._lag_candidate: float | None = None
+        self._agree_w = 0.0
+        self._agree_n = 0
         # Meter: newest value, when first seen (a meter that refreshes every N s repeats values).
         self._meter_w: float | None = None
         self._meter_t = -math.inf
@@ -355,6 +359,8 @@ class ZsmRegulator:
         """The lags the meter may have: the configured band, narrowed around a trusted estimate."""
         s = self.settings
         low, high = s.lag_min_s, max(s.lag_min_s, s.lag_max_s)
+        if s.lag_s != "auto":  # a configured lag is inside the band it must be stable for
+            low, high = min(low, float(s.lag_s)), max(high, float(s.lag_s))
         if lag_source == "estimate" and self._lag_trusted is not None:
             low = max(low, self._lag_trusted - _TRUSTED_MARGIN_S)
             high = min(high, self._lag_trusted + _TRUSTED_MARGIN_S)
@@ -374,12 +380,7 @@ class ZsmRegulator:
         self._estimate_t = t
         est = self.estimator.estimate()
         self._lag_estimate = est
-        if (
-            est is not None
-            and est.confidence >= self.settings.lag_min_confidence
-            and est.evidence_w >= _MIN_EVIDENCE_W
-        ):
-            self._lag_trusted = est.lag_s  # kept while later estimates are less sure
+        self._confirm(est)
         if est is None:
             return ()
         logged = self._lag_logged
@@ -393,6 +394,24 @@ class ZsmRegulator:
         self._lag_logged = est
         self._lag_logged_t = t
         return (LagEstimated(at=now, lag_s=round(est.lag_s, 2), confidence=round(est.confidence, 3)),)
+
+    def _confirm(self, est: LagEstimate | None) -> None:
+        """Trust an estimate once sure ones agree (within 1 s) over enough battery movement.
+
+        Until then the regulator keeps the whole lag band (the safe end); a trusted lag is kept while later
+        estimates are less sure, and replaced only by another confirmed one.
+        """
+        if est is None or est.confidence < self.settings.lag_min_confidence:
+            return
+        candidate = self._lag_candidate
+        if candidate is None or abs(est.lag_s - candidate) > 1.0:
+            self._agree_w = 0.0
+            self._agree_n = 0
+        self._lag_candidate = est.lag_s
+        self._agree_w += est.evidence_w
+        self._agree_n += 1
+        if self._agree_w >= _MIN_EVIDENCE_W and self._agree_n >= _MIN_AGREEING:
+            self._lag_trusted = est.lag_s
 
     def decide(
         self, now: datetime, mode: RegulationMode, limits: PowerLimits, target_offset_w: float
@@ -451,8 +470,7 @@ class ZsmRegulator:
         else:
             # Whatever the filters made of older telegrams, the newest one bounds the load.
             wish = min(max(wish, consistent_lo), consistent_hi)
-            if abs(wish) < s.start_threshold_w:
-                wish = 0.0
+            wish = clamp_to_mode(apply_start_threshold(wish, s.start_threshold_w), mode, limits)
         direction = (wish > 0) - (wish < 0)
         dwell_hold = (
             direction != 0 and direction != self._direction and t - self._direction_t < s.direction_dwell_s

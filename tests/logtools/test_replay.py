@@ -153,3 +153,28 @@ def test_cli_replay_exit_codes(netzero_log: PlantRun, capsys: pytest.CaptureFixt
     assert report["reproduced"] is False and report["first_differences"]
 
     assert main(["replay", str(netzero_log.path.with_name("missing.db"))]) == 2
+
+
+def test_replay_reproduces_a_daemon_log_recorded_with_auto_lag(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from controller.simulation.plant import MeterParams
+    from tests.logtools._plant_daemon import run_daemon
+    from tests.logtools._scenario import PLANT_LAG_S, RESTART_AT_S, SCHEDULE, SECONDS, T0, household
+
+    path = tmp_path / "auto.db"
+    base = netzero_settings(path)
+    settings = base.model_copy(update={"regulation": base.regulation.model_copy(update={"lag_s": "auto"})})
+    run = run_daemon(
+        path,
+        settings,
+        household(),
+        SCHEDULE,
+        T0,
+        seconds=SECONDS,
+        meter=MeterParams(lag_s=PLANT_LAG_S),
+        restart_at_s=RESTART_AT_S,
+    )
+
+    report = _replay(run, settings)
+
+    assert report.reproduced, report.first_differences
+    assert report.restarts == 2 and report.matched == report.recorded_commands >= 10

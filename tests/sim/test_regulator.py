@@ -95,18 +95,38 @@ def test_lag_compensation_does_not_correct_twice() -> None:
 
 
 def test_load_estimate_uses_battery_power_at_the_meter_time() -> None:
-    h = Harness(zsm(battery_dead_time_s=2.0, battery_ramp_w_per_s=400.0))
+    h = Harness(zsm(battery_dead_time_s=2.0, battery_ramp_w_per_s=400.0, lag_min_s=15.0, lag_max_s=20.0))
     h.issue(0.0, 300.0)  # acts at 2 s, reaches 300 W at 2.75 s
-    h.meter(30.0, 100.0)  # describes t = 10 s: battery gave 300 W then
-    decision = h.decide(30.0)
+    h.meter(35.0, 100.0)  # describes t = 15 s: battery gave 300 W then
+    decision = h.decide(35.0)
     assert decision is not None
     assert decision.inputs["battery_then_w"] == 300.0
     assert decision.battery_w == 400.0
 
 
+def test_holds_while_its_own_step_may_still_be_in_flight() -> None:
+    h = Harness(zsm(battery_dead_time_s=2.0, battery_ramp_w_per_s=400.0, lag_min_s=5.0, lag_max_s=40.0))
+    h.issue(0.0, 300.0)
+    # at 30 s the meter describes some moment between -10 s and 25 s: before or after the battery's step
+    h.meter(30.0, 100.0)
+    decision = h.decide(30.0)
+    assert decision is not None
+    assert decision.battery_w == 300.0 and decision.inputs["reason"] == "waiting for effect"
+    # once the step lies outside the whole band the load is certain again
+    h.meter(60.0, 100.4)  # a new telegram (real meters never repeat a value exactly)
+    later = h.decide(60.0)
+    assert later is not None and later.battery_w == 400.0
+
+
 def test_deadband_gap_and_persistent_error() -> None:
     regulator = zsm(
-        deadband_w=25.0, min_write_interval_s=10.0, min_write_gap_s=2.0, write_burst=10, lag_s=0.0
+        deadband_w=25.0,
+        min_write_interval_s=10.0,
+        min_write_gap_s=2.0,
+        write_burst=10,
+        lag_s=0.0,
+        lag_min_s=0.0,
+        lag_max_s=1.0,
     )
     h = Harness(regulator)
     h.meter(1, 500.0)

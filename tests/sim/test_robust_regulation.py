@@ -37,16 +37,23 @@ def settled_swing(
     ramp_w_per_s: float = 400.0,
     told_ramp_w_per_s: float | None = None,
     period_s: float = 1.0,
+    jitter_s: float = 0.0,
+    read_every_s: int = 5,
 ) -> float:
     """The largest settled swing (W) over the segments of a closed-loop run on the step trace."""
     scenario = Scenario(
         household=step_household(),
         battery=BatteryParams(capacity_wh=50000.0, dead_time_s=dead_time_s, ramp_w_per_s=ramp_w_per_s),
-        meter=MeterParams(lag_s=true_lag_s, period_s=period_s),
+        meter=MeterParams(
+            lag_s=true_lag_s,
+            period_s=period_s,
+            lag_mode="jitter" if jitter_s else "constant",
+            jitter_s=jitter_s,
+        ),
         mode=RegulationMode.NETZERO,
         limits=LimitSettings(max_discharge_w=800, max_charge_w=1000),
         start=datetime(2026, 6, 1, 12, tzinfo=UTC),
-        battery_read_interval_s=5,
+        battery_read_interval_s=read_every_s,
     )
     regulation = regulation_for(
         scenario,
@@ -90,6 +97,11 @@ def test_no_limit_cycle_when_the_battery_is_slower_than_its_model(
 
 def test_no_limit_cycle_with_ten_second_telegrams() -> None:
     assert settled_swing(20.0, "auto", period_s=10.0) <= MAX_SWING_W
+
+
+@pytest.mark.parametrize("jitter_s", [5.0, 10.0])
+def test_no_limit_cycle_with_a_jittering_lag(jitter_s: float) -> None:
+    assert settled_swing(20.0, "auto", jitter_s=jitter_s, read_every_s=1) <= MAX_SWING_W
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
