@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from controller.domain.schedule import MAX_BATTERY_W
 
 __all__ = [
+    "BatteryMemberStatus",
     "LEGACY_LOG_ID",
     "LOG_ID_PATTERN",
     "IngestBatch",
@@ -82,6 +83,18 @@ class IngestReply(BaseModel):
     rejected: list[IngestRejection] = Field(default_factory=list)
 
 
+class BatteryMemberStatus(BaseModel):
+    """One of several batteries on the meter, as the last status saw it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(max_length=32)
+    online: bool
+    soc_pct: float | None = Field(default=None, ge=0, le=100)
+    battery_w: float | None = Field(default=None, ge=-MAX_BATTERY_W, le=MAX_BATTERY_W)
+    share_w: float | None = Field(default=None, ge=-MAX_BATTERY_W, le=MAX_BATTERY_W)
+
+
 class StatusReport(BaseModel):
     """The liveness status the daemon posts every minute (device limits within physical bounds)."""
 
@@ -102,6 +115,8 @@ class StatusReport(BaseModel):
     worker_problem: str | None = Field(default=None, max_length=500)
     schedule_checked_at: AwareDatetime | None = None
     schedule_check_interval_s: float | None = Field(default=None, gt=0, le=86_400)
+    #: several batteries: each one (the fields above are their total)
+    batteries: list[BatteryMemberStatus] = Field(default_factory=list, max_length=8)
 
 
 def payload_problem(payload: Any) -> str | None:

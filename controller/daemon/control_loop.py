@@ -20,6 +20,7 @@ from controller import __version__
 from controller.clock import Clock
 from controller.daemon.pollers import SourcePoller
 from controller.daemon.server_client import StatusReport
+from controller.devices.battery_group import BatteryGroup
 from controller.domain.commands import Command
 from controller.domain.events import (
     BatteryReading,
@@ -321,4 +322,5 @@ class ControlLoop:
             battery_w=snap.battery_w,
             max_charge_w=snap.max_charge_w,
             max_discharge_w=snap.max_discharge_w,
+            batteries=self.battery.member_status() if isinstance(self.battery, BatteryGroup) else [],
         )

@@ -28,6 +28,7 @@ from controller.domain.events import (
     CommandResult,
     EventBase,
 )
+from controller.wire import BatteryMemberStatus
 
 __all__ = ["BatteryGroup", "GroupMember", "GroupOutcome", "MemberPort"]
 
@@ -173,6 +174,19 @@ class BatteryGroup:
                 )
             )
         return units
+
+    def member_status(self) -> list[BatteryMemberStatus]:
+        """Each battery for the status report: online, last SoC and output, and its current share."""
+        return [
+            BatteryMemberStatus(
+                name=member.name,
+                online=self._online(member),
+                soc_pct=member.last.soc_pct if member.last is not None else None,
+                battery_w=member.last.battery_w if member.last is not None else None,
+                share_w=float(member.command.battery_w) if member.command is not None else None,
+            )
+            for member in self.members
+        ]
 
     # -- writes -----------------------------------------------------------------------------------------
     def apply(self, command: Command) -> GroupOutcome:

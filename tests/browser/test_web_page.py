@@ -210,3 +210,25 @@ def test_conflict_reloads_with_a_message(page: Any, site_server: dict[str, str])
     page.wait_for_selector(".flash")
     assert "changed the schedule meanwhile" in page.inner_text(".flash")
     assert "NetZero+" in page.inner_text(".meta")
+
+
+def test_status_lists_each_battery_when_there_are_several(page: Any, site_server: dict[str, str]) -> None:
+    """A daemon with ``[[batteries]]`` posts each battery; the dashboard shows them under the total."""
+    now = SystemClock().now().isoformat()
+    status = {
+        "state": "NetZero", "battery_w": 1100.0, "soc_pct": 52.0, "heartbeat_at": now,
+        "batteries": [
+            {"name": "b1", "online": True, "soc_pct": 40.0, "battery_w": 300.0, "share_w": 300.0},
+            {"name": "b2", "online": False, "soc_pct": 64.0, "battery_w": 800.0, "share_w": None},
+        ],
+    }  # fmt: skip
+    posted = httpx.post(
+        f"{site_server['base_url']}/api/v1/sites/home/status",
+        json=status,
+        headers={"Authorization": f"Bearer {site_server['token']}"},
+    )
+    assert posted.status_code in (200, 204), posted.text
+    page.reload()
+    page.wait_for_function("document.getElementById('st-members').textContent.includes('b2')")
+    assert page.inner_text("#st-members") == "b1: 40 %, 300 W · b2: 64 %, 800 W (offline)"
+    assert page.inner_text("#st-battery") == "1100 W in all"

@@ -112,6 +112,11 @@ def test_two_batteries_share_a_netzero_load_and_cover_an_offline_one(
     assert shares and all(abs(sum(s.shares_w.values()) - s.command.battery_w) <= 2 for s in shares)
     assert [server.relay_switches for server in two.zendures] == [0, 0], "no relay switch inside NetZero"
 
+    # the status carries each battery and the total
+    status = loop.status()
+    assert [b.name for b in status.batteries] == ["b1", "b2"] and all(b.online for b in status.batteries)
+    assert status.battery_w == pytest.approx(sum(b.battery_w or 0 for b in status.batteries), abs=1)
+
     # the audit names each battery's share of the command in force
     audit = explain_at(collect_audit_events(log, two.clock.now()), two.clock.now())
     assert audit.shares_w is not None and set(audit.shares_w) == {"b1", "b2"}
@@ -130,6 +135,7 @@ def test_two_batteries_share_a_netzero_load_and_cover_an_offline_one(
         if isinstance(s.event, BatterySharesAssigned) and s.event.at > offline_at + timedelta(seconds=35)
     ]  # fmt: skip
     assert later and all(e.shares_w["b2"] == 0 for e in later), "no share goes to the offline battery"
+    assert [b.online for b in loop.status().batteries] == [True, False]
 
 
 @pytest.mark.slow

@@ -25,6 +25,16 @@
     return cmd.kind === "standby" ? "standby" : cmd.kind + " " + cmd.power_w + " W";
   }
 
+  // Several batteries on the meter: one line each (name, SoC, output, share, offline).
+  function members(list) {
+    var shown = list.length > 0;
+    document.querySelectorAll(".members").forEach(function (el) { el.hidden = !shown; });
+    text("st-members", list.map(function (b) {
+      var soc = b.soc_pct === null || b.soc_pct === undefined ? "–" : b.soc_pct.toFixed(0) + " %";
+      return b.name + ": " + soc + ", " + watts(b.battery_w) + (b.online ? "" : " (offline)");
+    }).join(" · "));
+  }
+
   var lastHeartbeat = null;  // the controller's clock, which may run ahead of this browser's (e.g. a fast demo)
 
   function refreshStatus() {
@@ -34,7 +44,8 @@
       text("st-slot", s.slot ? (s.slot.mode || JSON.stringify(s.slot)) : (s.mode || "–"));
       text("st-soc", s.soc_pct === undefined || s.soc_pct === null ? "–" : s.soc_pct.toFixed(0) + " %");
       text("st-grid", watts(s.grid_w));
-      text("st-battery", watts(s.battery_w));
+      text("st-battery", watts(s.battery_w) + (s.batteries && s.batteries.length ? " in all" : ""));
+      members(s.batteries || []);
       text("st-command", describe(s.last_command) + (s.last_command_at ? " at " + local(s.last_command_at) : ""));
       var hb = document.getElementById("st-heartbeat");
       hb.textContent = s.heartbeat_age_s === null ? "never" : Math.round(s.heartbeat_age_s) + " s ago" + (s.stale ? " (stale)" : "");
