@@ -37,6 +37,7 @@ from controller.simulation.closed_loop import (  # noqa: E402
     build_regulator,
     regulation_for,
     run_closed_loop,
+    scenario_for,
 )
 from controller.simulation.plant import BatteryParams, Household, MeterParams, load_trace  # noqa: E402
 from controller.simulation.plant_bank import PlantBank, parse_battery_list  # noqa: E402
@@ -102,7 +103,8 @@ def run_case(case: Case, house: Household, limits: LimitSettings) -> dict[str, A
         batteries=tuple(bank),
         battery_offline_s=case.offline,
     )
-    single = replace(multi, batteries=(), battery_offline_s=())
+    # the reference: the information limit on one battery of the bank's size (ideal plant, no dead time)
+    single = scenario_for("lagged-oracle", replace(multi, batteries=(), battery_offline_s=()))
     sink = MemberSoc(multi.start)
     zsm = run_closed_loop(
         multi, build_regulator("zsm", multi, regulation_for(multi)), controller="zsm", event_sink=sink
@@ -115,6 +117,8 @@ def run_case(case: Case, house: Household, limits: LimitSettings) -> dict[str, A
 
 def summarise(case: Case, zsm: SimResult, oracle: SimResult, sink: MemberSoc) -> dict[str, Any]:
     ratio = zsm.metrics.avoidable_wh / oracle.metrics.avoidable_wh if oracle.metrics.avoidable_wh else None
+    if case.offline:
+        ratio = None  # the oracle keeps both batteries: no like-for-like reference once one drops off
     balanced_at = balanced_low = None
     for t in sorted(sink.soc):
         socs = sink.soc[t]
