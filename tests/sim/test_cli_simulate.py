@@ -73,3 +73,34 @@ def test_simulate_rejects_a_bad_trace(tmp_path: Path, capsys: pytest.CaptureFixt
     bad.write_text("when,watts\n0,1\n", encoding="utf-8")
     assert main(["simulate", "--trace", str(bad)]) == 2
     assert "header" in capsys.readouterr().err
+
+
+def test_simulate_told_other_battery_and_band_and_the_references(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    common = ["simulate", "--duration-h", "0.2", "--seed", "3", "--lag", "14", "--json", "--no-progress"]
+    told = [
+        "--assume-lag",
+        "20",
+        "--assume-lag-min",
+        "8",
+        "--assume-lag-max",
+        "30",
+        "--battery-dead-time-s",
+        "6",
+        "--assume-battery-dead-time-s",
+        "2",
+        "--assume-battery-ramp-w-per-s",
+        "200",
+    ]
+    assert main([*common, *told]) == 0
+    zsm = json.loads(capsys.readouterr().out)["results"]["zsm"]
+    assert zsm["writes"] > 0
+    residuals = {}
+    for name in ("lagged-oracle", "lagged-oracle-plant"):
+        assert main([*common, "--controller", name]) == 0
+        residuals[name] = json.loads(capsys.readouterr().out)["results"][name]["avoidable_wh"]
+    # the reference has no dead time, ramp or start threshold: the plant-burdened variant cannot beat it
+    assert residuals["lagged-oracle"] <= residuals["lagged-oracle-plant"]
+    with pytest.raises(SystemExit):
+        main([*common, "--assume-battery-dead-time-s", "soon"])
