@@ -51,9 +51,11 @@ class Case:
     spec: str
     socs: tuple[float, ...]
     offline: tuple[tuple[str, float], ...] = ()
+    as_one: bool = False  # the same capacity and limits as ONE battery (what the split costs, if anything)
 
 
 CASES = (
+    Case("1 battery of 2x800's size", "2x800@10000", (30.0, 70.0), as_one=True),
     Case("2x800 30/70 %", "2x800@10000", (30.0, 70.0)),
     Case("3x800 30/50/70 %", "3x800@10000", (30.0, 50.0, 70.0)),
     Case("800+2400 30/70 %", "800@10000,2400@10000", (30.0, 70.0)),
@@ -106,8 +108,9 @@ def run_case(case: Case, house: Household, limits: LimitSettings) -> dict[str, A
     # the reference: the information limit on one battery of the bank's size (ideal plant, no dead time)
     single = scenario_for("lagged-oracle", replace(multi, batteries=(), battery_offline_s=()))
     sink = MemberSoc(multi.start)
+    run = replace(multi, batteries=(), battery_offline_s=()) if case.as_one else multi
     zsm = run_closed_loop(
-        multi, build_regulator("zsm", multi, regulation_for(multi)), controller="zsm", event_sink=sink
+        run, build_regulator("zsm", run, regulation_for(run)), controller="zsm", event_sink=sink
     )
     oracle = run_closed_loop(
         single, build_regulator("lagged-oracle", single, regulation_for(single)), controller="lagged-oracle"
