@@ -11,7 +11,8 @@ one battery with the bank's combined capacity and limits. Reported per case:
 - ``spread end``: SoC difference between the fullest and the emptiest battery at the end of the day;
 - ``balanced at``: first time the spread is ≤ 10 points, and the lowest SoC then (balanced before empty);
 - ``offline``: for the case with a battery dropping off while it carries the load, seconds until the others
-  carry 90 % of what it carried (its silence is noticed after ``limits.battery_stale_s``).
+  carry 90 % of what it carried (a failed read takes it out of the split at once; a battery that answers
+  but stops reporting new data is taken out after ``limits.battery_stale_s``).
 
     python tools/bench_multi_battery.py [--hours H] [--json]
 """
