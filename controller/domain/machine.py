@@ -2,7 +2,7 @@
 
 Use (the daemon, the simulator and replay all drive the core this one way)::
 
-    core = ControllerCore(settings.limits, regulator, start_threshold_w=..., target_offset_w=...)
+    core = ControllerCore(settings.limits.domain(), regulator, start_threshold_w=..., target_offset_w=...)
     decided = core.step(now, inputs)    # a tick's inputs (readings, ScheduleLoaded, SourceStale, ...) in,
     log.append_many([*inputs, *decided])   # what the core recorded out, in causal order: persist first,
     # ... then act on the CommandIssued events among them.
@@ -64,11 +64,11 @@ from controller.domain.events import (
     StateChanged,
 )
 from controller.domain.inputs import Inputs
+from controller.domain.params import Limits
 from controller.domain.projection import Projection, project
 from controller.domain.regulation import PowerLimits, RegulationMode, Regulator, Scalar
 from controller.domain.schedule import ActiveSlot, Mode
 from controller.domain.states import REGULATED, TRANSITIONS, Fact, Rule, State, decide
-from controller.settings import LimitSettings
 
 __all__ = ["NO_SCHEDULE", "OWN_EVENT_KINDS", "ControllerCore"]
 
@@ -114,7 +114,7 @@ class ControllerCore:
 
     def __init__(
         self,
-        limits: LimitSettings,
+        limits: Limits,
         regulator: Regulator,
         *,
         start_threshold_w: float = 0.0,
