@@ -403,8 +403,3 @@ def event_kinds() -> dict[str, type[EventBase]]:
 def kinds_with_role(*roles: EventRole) -> frozenset[str]:
     """The ``kind`` of every event class whose :attr:`EventBase.role` is one of ``roles``."""
     return frozenset(kind for kind, cls in event_kinds().items() if cls.role in roles)
-
-
-def event_time(event: EventBase) -> datetime:
-    """When the event happened (convenience for sorting)."""
-    return event.at

@@ -66,7 +66,7 @@ from controller.domain.events import (
 from controller.domain.inputs import Inputs
 from controller.domain.params import Limits
 from controller.domain.projection import Projection, project
-from controller.domain.regulation import PowerLimits, RegulationMode, Regulator, Scalar
+from controller.domain.regulation import PowerLimits, RegulationMode, Regulator, Scalar, clamp_to_mode
 from controller.domain.schedule import ActiveSlot, Mode
 from controller.domain.states import REGULATED, TRANSITIONS, Fact, Rule, State, decide
 
@@ -102,6 +102,10 @@ _SLOT_FACTS: Final[dict[Mode, tuple[Fact, ...]]] = {
     Mode.DISCHARGE: (Fact.SLOT_DISCHARGE, Fact.SLOT_DISCHARGES),
     Mode.NETZERO: (Fact.SLOT_NETZERO, Fact.SLOT_DISCHARGES, Fact.SLOT_REGULATES),
     Mode.NETZERO_PLUS: (Fact.SLOT_NETZERO_PLUS, Fact.SLOT_CHARGES, Fact.SLOT_REGULATES),
+}
+_REGULATION_MODE: Final = {
+    State.NETZERO: RegulationMode.NETZERO,
+    State.NETZERO_PLUS: RegulationMode.NETZERO_PLUS,
 }
 _DECIDE_TRIGGERS: Final = frozenset({"meter_reading", "clock_tick"})
 _STANDBY: Final = Command.standby()
@@ -370,7 +374,7 @@ class ControllerCore:
     def _regulate(
         self, state: State, trigger: str, now: datetime, entered: bool, limits: PowerLimits
     ) -> None:
-        mode = RegulationMode.NETZERO if state is State.NETZERO else RegulationMode.NETZERO_PLUS
+        mode = _REGULATION_MODE[state]
         if entered or trigger in _DECIDE_TRIGGERS:
             offset = self.slot.target_offset_w
             decision = self.regulator.decide(
@@ -403,10 +407,9 @@ class ControllerCore:
             )
 
     def _clamp(self, battery_w: float, state: State, limits: PowerLimits) -> Command:
-        if state is State.NETZERO:
-            watts = min(max(battery_w, 0.0), float(limits.max_discharge_w))
-        else:
-            watts = max(min(battery_w, 0.0), -float(limits.max_charge_w))
+        """The regulator's set-point fitted to the state's direction and the limits; 0 below the start
+        threshold (the core's safety net; the zsm regulator already proposes fitted set-points)."""
+        watts = clamp_to_mode(battery_w, _REGULATION_MODE[state], limits)
         if abs(watts) < self.start_threshold_w:
             watts = 0.0
         return Command.from_battery_w(watts)

@@ -342,10 +342,6 @@ class ZsmRegulator:
         self._debt_t = None
         self._last_key = None
 
-    @property
-    def lag_estimate(self) -> LagEstimate | None:
-        return self._lag_estimate
-
     def lag_in_use(self) -> tuple[float, str]:
         """The lag the regulator compensates now and where it comes from (config, estimate or prior)."""
         s = self.settings
