@@ -30,7 +30,7 @@ from controller.domain.events import (
     SourceStale,
 )
 from controller.domain.params import Limits
-from controller.domain.schedule import Schedule, validated_schedule
+from controller.domain.schedule import Schedule
 
 __all__ = ["BATTERY_SOURCE", "METER_SOURCE", "Inputs"]
 
@@ -99,7 +99,7 @@ class Inputs:
 
     def _apply_schedule(self, event: ScheduleLoaded) -> bool:
         try:
-            self.schedule = validated_schedule(event.schedule)
+            self.schedule = event.validated()
         except ValidationError as err:
             LOGGER.warning("ignoring a logged schedule that no longer validates: %s", err)
             return False
