@@ -16,7 +16,7 @@ rule's facts as its conditions, stay rows left out).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -120,10 +120,13 @@ POLICY: Final[tuple[Rule, ...]] = (
 TRIGGERS: Final = tuple(dict.fromkeys(rule.trigger for rule in POLICY))
 
 
-def decide(state: State, facts: Collection[Fact]) -> Rule:
+_RULES_FROM: Final = {state: tuple(rule for rule in POLICY if state in rule.sources) for state in State}
+
+
+def decide(state: State, facts: frozenset[Fact]) -> Rule:
     """The first rule of :data:`POLICY` that applies in ``state`` given ``facts``."""
-    for rule in POLICY:
-        if state in rule.sources and all(condition in facts for condition in rule.conditions):
+    for rule in _RULES_FROM[state]:
+        if facts.issuperset(rule.conditions):
             return rule
     raise ValueError(f"no rule applies in {state} to {sorted(facts)}: the slot facts are missing")
 
