@@ -32,7 +32,7 @@ state (after observing the triggering input), and is asked to ``decide`` on entr
 each tick; its ``events`` are recorded whenever it returns a decision, its set-point is used when ``write``
 is true (always on entry), and a running set-point that no longer fits the limits is clamped at once.
 A ``ScheduleLoaded`` acts only through the slot: if the slot in force changes, ``SlotChanged`` is recorded
-and ``slot_started`` (or ``slot_ended`` for the default) fires.
+and the policy is read again (its cause ``slot_started``, or ``slot_ended`` for the default).
 
 The table lives in :mod:`controller.domain.states`. ``transitions`` binds the trigger methods (and
 ``may_<trigger>``) onto the model; the model defines none of them itself (so no ``model_override`` is
