@@ -13,8 +13,8 @@ def build_core(settings: Settings) -> ControllerCore:
     """The core with the configured limits, the zsm regulator and its thresholds."""
     regulation = settings.regulation
     return ControllerCore(
-        settings.limits,
-        ZsmRegulator(regulation),
+        settings.limits.domain(),
+        ZsmRegulator(regulation.domain()),
         start_threshold_w=regulation.start_threshold_w,
         target_offset_w=regulation.target_offset_w,
     )

@@ -21,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from controller.domain.params import Limits, RegulationParams
+
 __all__ = [
     "BatterySettings",
     "ConfigError",
@@ -219,6 +221,10 @@ class LimitSettings(_Section):
     meter_stale_s: float = Field(default=30.0, gt=0, description="Meter data older than this is stale")
     battery_stale_s: float = Field(default=30.0, gt=0, description="Battery data older than this is stale")
 
+    def domain(self) -> Limits:
+        """These limits as the core's own type."""
+        return Limits(**self.model_dump())
+
     @model_validator(mode="after")
     def _soc_window(self) -> LimitSettings:
         if self.min_soc_pct >= self.max_soc_pct:
@@ -291,6 +297,10 @@ class RegulationSettings(_Section):
     battery_ramp_w_per_s: float = Field(
         default=400.0, gt=0, description="Model of the battery: how fast its output follows a new limit, W/s"
     )
+
+    def domain(self) -> RegulationParams:
+        """These knobs as the core's own type."""
+        return RegulationParams(**self.model_dump())
 
 
 class ServerSettings(_Section):

@@ -25,7 +25,7 @@ from controller.daemon.forwarder import Forwarder
 from controller.daemon.schedule_source import ScheduleSource, validate_schedule
 from controller.daemon.server_client import ServerClient, ServerError, ServerRejected, StatusReport
 from controller.domain.events import EventBase, ScheduleLoaded, ScheduleRejected, SourceRecovered, SourceStale
-from controller.domain.schedule import Schedule, remember_validated
+from controller.domain.schedule import Schedule
 from controller.settings import LimitSettings
 
 __all__ = ["MAX_BACKOFF_S", "ServerWorker", "WorkerHealth"]
@@ -273,15 +273,12 @@ class ServerWorker:
             self._emit(ScheduleRejected(at=now, source=self._source.name, errors=errors[:50]))
         else:
             LOGGER.info("schedule from %s loaded (version %s)", self._source.name, fetched.version)
-            loaded = ScheduleLoaded(
-                at=now,
-                source=self._source.name,
-                schedule=fetched.body or {},
-                etag=fetched.etag,
-                version=fetched.version,
-            )
-            if schedule is not None:
-                remember_validated(loaded.schedule, schedule)  # the control thread will not validate it again
+            raw = fetched.body or {}
+            name, etag, version = self._source.name, fetched.etag, fetched.version
+            if schedule is not None:  # validated here: the control thread will not validate it again
+                loaded = ScheduleLoaded.of(schedule, raw, at=now, source=name, etag=etag, version=version)
+            else:
+                loaded = ScheduleLoaded(at=now, source=name, schedule=raw, etag=etag, version=version)
             self._emit(loaded)
         self.schedule_etag = fetched.etag  # a rejected document is not fetched again until it changes
 

@@ -40,7 +40,7 @@ from controller.devices.zendure_models import (
     parse_report,
     parse_write_reply,
 )
-from controller.domain.commands import Command, CommandKind
+from controller.domain.commands import Command
 from controller.domain.events import (
     BatteryReading,
     CommandNotApplied,
@@ -364,7 +364,3 @@ class ZendureClient:
             tuple(events),
             pending=self._confirm_left > 0,
         )
-
-    def standby_command(self) -> Command:
-        """Convenience: the standby command."""
-        return Command(kind=CommandKind.STANDBY)

@@ -19,11 +19,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     SerializationInfo,
     TypeAdapter,
 )
 
 from controller.domain.commands import Command
+from controller.domain.schedule import Schedule
 
 __all__ = [
     "COMPACT",
@@ -122,7 +124,11 @@ class BatteryReading(EventBase):
 
 
 class ScheduleLoaded(EventBase):
-    """A schedule was accepted (from the server, a URL, a file, or restored from the log)."""
+    """A schedule was accepted (from the server, a URL, a file, or restored from the log).
+
+    ``schedule`` is the document as logged; :meth:`validated` is it as a :class:`Schedule`, validated at
+    most once per event (a worker that already validated it passes its :class:`Schedule` to :meth:`of`).
+    """
 
     role: ClassVar[EventRole] = "input"
     kind: Literal["schedule_loaded"] = "schedule_loaded"
@@ -130,6 +136,37 @@ class ScheduleLoaded(EventBase):
     schedule: dict[str, Any]
     etag: str | None = None
     version: int | None = None
+    _validated: Schedule | None = PrivateAttr(default=None)
+
+    @classmethod
+    def of(
+        cls,
+        schedule: Schedule,
+        raw: dict[str, Any],
+        *,
+        at: datetime,
+        source: str,
+        etag: str | None = None,
+        version: int | None = None,
+    ) -> ScheduleLoaded:
+        """The event for ``raw``, which the caller validated to ``schedule``."""
+        event = cls(at=at, source=source, schedule=raw, etag=etag, version=version)
+        event._validated = schedule
+        return event
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the logged content is (the typed schedule is a cache, not content)."""
+        if not isinstance(other, ScheduleLoaded):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = EventBase.__hash__
+
+    def validated(self) -> Schedule:
+        """The schedule as a :class:`Schedule`; raises ``ValidationError`` when it does not validate."""
+        if self._validated is None:
+            self._validated = Schedule.model_validate(self.schedule)
+        return self._validated
 
 
 class ScheduleRejected(EventBase):
@@ -403,8 +440,3 @@ def event_kinds() -> dict[str, type[EventBase]]:
 def kinds_with_role(*roles: EventRole) -> frozenset[str]:
     """The ``kind`` of every event class whose :attr:`EventBase.role` is one of ``roles``."""
     return frozenset(kind for kind, cls in event_kinds().items() if cls.role in roles)
-
-
-def event_time(event: EventBase) -> datetime:
-    """When the event happened (convenience for sorting)."""
-    return event.at

@@ -29,8 +29,8 @@ from controller.domain.events import (
     SourceRecovered,
     SourceStale,
 )
-from controller.domain.schedule import Schedule, validated_schedule
-from controller.settings import LimitSettings
+from controller.domain.params import Limits
+from controller.domain.schedule import Schedule
 
 __all__ = ["BATTERY_SOURCE", "METER_SOURCE", "Inputs"]
 
@@ -57,7 +57,7 @@ class Inputs:
         "temperature_latched",
     )
 
-    def __init__(self, limits: LimitSettings) -> None:
+    def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.meter: MeterReading | None = None
         self.battery: BatteryReading | None = None
@@ -99,7 +99,7 @@ class Inputs:
 
     def _apply_schedule(self, event: ScheduleLoaded) -> bool:
         try:
-            self.schedule = validated_schedule(event.schedule)
+            self.schedule = event.validated()
         except ValidationError as err:
             LOGGER.warning("ignoring a logged schedule that no longer validates: %s", err)
             return False

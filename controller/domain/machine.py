@@ -2,7 +2,7 @@
 
 Use (the daemon, the simulator and replay all drive the core this one way)::
 
-    core = ControllerCore(settings.limits, regulator, start_threshold_w=..., target_offset_w=...)
+    core = ControllerCore(settings.limits.domain(), regulator, start_threshold_w=..., target_offset_w=...)
     decided = core.step(now, inputs)    # a tick's inputs (readings, ScheduleLoaded, SourceStale, ...) in,
     log.append_many([*inputs, *decided])   # what the core recorded out, in causal order: persist first,
     # ... then act on the CommandIssued events among them.
@@ -16,10 +16,12 @@ a reason and every input that decided it). A command equal to the last one is ne
 ``handle`` ignores the core's own output kinds (so feeding a whole log through it is harmless); use
 :meth:`ControllerCore.restore` to rebuild from a log without re-triggering anything.
 
-Decisions (``desired_state``), in priority order: a device fault or over-temperature → SafetyLimit;
-battery data missing or stale → Standby; the slot's direction blocked by SoC / ``socLimit`` (with
-hysteresis) → SafetyLimit; netzero / netzero_plus without fresh meter data → Standby; else the slot's mode.
-Staleness is judged on every event from its ``at`` (and on every tick from ``now``); ``SourceStale`` /
+Decisions: the policy table :data:`controller.domain.states.POLICY`, read top to bottom against the
+:meth:`ControllerCore.facts` at that moment (in priority order: a device fault or over-temperature →
+SafetyLimit; battery data missing or stale → Standby; the slot's direction blocked by SoC / ``socLimit``
+(with hysteresis) → SafetyLimit; netzero / netzero_plus without fresh meter data → Standby; else the slot's
+mode). The first rule that applies names the trigger, the target state and the reason. Staleness is
+judged on every event from its ``at`` (and on every tick from ``now``); ``SourceStale`` /
 ``SourceRecovered`` set and clear an explicit flag, and a new reading clears it too.
 
 Commands: Standby and SafetyLimit → standby; Charging / Discharging → the slot's power clamped to
@@ -30,11 +32,12 @@ state (after observing the triggering input), and is asked to ``decide`` on entr
 each tick; its ``events`` are recorded whenever it returns a decision, its set-point is used when ``write``
 is true (always on entry), and a running set-point that no longer fits the limits is clamped at once.
 A ``ScheduleLoaded`` acts only through the slot: if the slot in force changes, ``SlotChanged`` is recorded
-and ``slot_started`` (or ``slot_ended`` for the default) fires.
+and the policy is read again (its cause ``slot_started``, or ``slot_ended`` for the default).
 
 The table lives in :mod:`controller.domain.states`. ``transitions`` binds the trigger methods (and
-``may_<trigger>``) onto the model; the model defines none of them itself (so no ``model_override`` is needed),
-and the periodic trigger is called ``clock_tick`` because the model's public method is ``tick(now)``.
+``may_<trigger>``) onto the model; the model defines none of them itself (so no ``model_override`` is
+needed). What caused a step (an input kind, ``clock_tick``, ``slot_started`` / ``slot_ended``) is recorded
+as ``trigger`` in each command's audit inputs; the policy's trigger is the one in ``StateChanged``.
 """
 
 from __future__ import annotations
@@ -61,11 +64,11 @@ from controller.domain.events import (
     StateChanged,
 )
 from controller.domain.inputs import Inputs
+from controller.domain.params import Limits
 from controller.domain.projection import Projection, project
-from controller.domain.regulation import PowerLimits, RegulationMode, Regulator, Scalar
+from controller.domain.regulation import PowerLimits, RegulationMode, Regulator, Scalar, clamp_to_mode
 from controller.domain.schedule import ActiveSlot, Mode
-from controller.domain.states import REGULATED, TRANSITIONS, State
-from controller.settings import LimitSettings
+from controller.domain.states import REGULATED, TRANSITIONS, Fact, Rule, State, decide
 
 __all__ = ["NO_SCHEDULE", "OWN_EVENT_KINDS", "ControllerCore"]
 
@@ -93,15 +96,17 @@ _TRIGGER_FOR: Final[dict[type[EventBase], str]] = {
     SourceRecovered: "source_recovered",
     DeviceFault: "device_fault",
 }
-_MODE_STATE: Final = {
-    Mode.CHARGE: State.CHARGING,
-    Mode.DISCHARGE: State.DISCHARGING,
-    Mode.NETZERO: State.NETZERO,
-    Mode.NETZERO_PLUS: State.NETZERO_PLUS,
-    Mode.STANDBY: State.STANDBY,
+_SLOT_FACTS: Final[dict[Mode, tuple[Fact, ...]]] = {
+    Mode.STANDBY: (Fact.SLOT_STANDBY,),
+    Mode.CHARGE: (Fact.SLOT_CHARGE, Fact.SLOT_CHARGES),
+    Mode.DISCHARGE: (Fact.SLOT_DISCHARGE, Fact.SLOT_DISCHARGES),
+    Mode.NETZERO: (Fact.SLOT_NETZERO, Fact.SLOT_DISCHARGES, Fact.SLOT_REGULATES),
+    Mode.NETZERO_PLUS: (Fact.SLOT_NETZERO_PLUS, Fact.SLOT_CHARGES, Fact.SLOT_REGULATES),
 }
-_CHARGE_MODES: Final = frozenset({Mode.CHARGE, Mode.NETZERO_PLUS})
-_DISCHARGE_MODES: Final = frozenset({Mode.DISCHARGE, Mode.NETZERO})
+_REGULATION_MODE: Final = {
+    State.NETZERO: RegulationMode.NETZERO,
+    State.NETZERO_PLUS: RegulationMode.NETZERO_PLUS,
+}
 _DECIDE_TRIGGERS: Final = frozenset({"meter_reading", "clock_tick"})
 _STANDBY: Final = Command.standby()
 
@@ -113,7 +118,7 @@ class ControllerCore:
 
     def __init__(
         self,
-        limits: LimitSettings,
+        limits: Limits,
         regulator: Regulator,
         *,
         start_threshold_w: float = 0.0,
@@ -193,50 +198,62 @@ class ControllerCore:
             discharge = min(discharge, cap)
         return PowerLimits(max_discharge_w=discharge, max_charge_w=charge)
 
+    def facts(self, now: datetime) -> frozenset[Fact]:
+        """What the inputs say at ``now``: the conditions the policy's rules are read against."""
+        inputs = self.inputs
+        found: list[Fact] = list(_SLOT_FACTS[self.slot.mode])
+        if inputs.faults:
+            found.append(Fact.FAULT)
+        if inputs.temperature_latched:
+            found.append(Fact.TEMPERATURE_HIGH)
+        if inputs.battery is None:
+            found.append(Fact.NO_BATTERY_DATA)
+        elif not inputs.battery_fresh(now):
+            found.append(Fact.BATTERY_STALE)
+        if inputs.soc_high_latched:
+            found.append(Fact.SOC_HIGH)
+        if inputs.soc_low_latched:
+            found.append(Fact.SOC_LOW)
+        if inputs.meter is None:
+            found.append(Fact.NO_METER_DATA)
+        elif not inputs.meter_fresh(now):
+            found.append(Fact.METER_STALE)
+        return frozenset(found)
+
+    def rule_now(self, now: datetime) -> Rule:
+        """The policy rule that applies in the current state at ``now``."""
+        return decide(self.state, self.facts(now))
+
     def desired_state(self, now: datetime) -> tuple[State, str]:
         """The state the inputs ask for at ``now``, with a human-readable reason."""
+        rule = self.rule_now(now)
+        return rule.dest, self.explain(rule, now)
+
+    def explain(self, rule: Rule, now: datetime) -> str:
+        """``rule``'s reason filled in with the figures at ``now``."""
+        return rule.reason.format_map(self.reason_fields(now))
+
+    def reason_fields(self, now: datetime) -> dict[str, object]:
+        """The figures a rule's reason may name."""
         inputs = self.inputs
         limits = self.limits
         battery = inputs.battery
-        if inputs.faults:
-            details = "; ".join(f"{source}: {detail}" for source, detail in sorted(inputs.faults.items()))
-            return State.SAFETY_LIMIT, f"device fault ({details})"
-        if inputs.temperature_latched:
-            temperature = battery.temperature_c if battery is not None else None
-            return State.SAFETY_LIMIT, (
-                f"temperature {temperature} °C: above {limits.max_temperature_c} °C, "
-                f"needs {limits.max_temperature_c - limits.temperature_hysteresis_c} °C or less"
-            )
-        if battery is None:
-            return State.STANDBY, "no battery data yet"
-        if not inputs.battery_fresh(now):
-            return State.STANDBY, self._stale_reason(
-                "battery", inputs.battery_age_s(now), limits.battery_stale_s
-            )
-        slot = self.slot
-        mode = slot.mode
-        if mode in _CHARGE_MODES and inputs.soc_high_latched:
-            return State.SAFETY_LIMIT, (
-                f"slot {slot.label} asks {mode} but charging is blocked: SoC {battery.soc_pct} % "
-                f"(max {limits.max_soc_pct} %, resume at "
-                f"{limits.max_soc_pct - limits.soc_hysteresis_pct} %), "
-                f"socLimit {battery.soc_limit}"
-            )
-        if mode in _DISCHARGE_MODES and inputs.soc_low_latched:
-            return State.SAFETY_LIMIT, (
-                f"slot {slot.label} asks {mode} but discharging is blocked: SoC {battery.soc_pct} % "
-                f"(min {limits.min_soc_pct} %, resume at "
-                f"{limits.min_soc_pct + limits.soc_hysteresis_pct} %), "
-                f"socLimit {battery.soc_limit}"
-            )
-        if mode is Mode.NETZERO or mode is Mode.NETZERO_PLUS:
-            if inputs.meter is None:
-                return State.STANDBY, f"slot {slot.label} asks {mode} but there is no meter data yet"
-            if not inputs.meter_fresh(now):
-                return State.STANDBY, self._stale_reason(
-                    "meter", inputs.meter_age_s(now), limits.meter_stale_s
-                )
-        return _MODE_STATE[mode], f"slot {slot.label} asks {mode}"
+        return {
+            "faults": "; ".join(f"{source}: {detail}" for source, detail in sorted(inputs.faults.items())),
+            "temperature_c": battery.temperature_c if battery is not None else None,
+            "max_temperature_c": limits.max_temperature_c,
+            "resume_temperature_c": limits.max_temperature_c - limits.temperature_hysteresis_c,
+            "battery_staleness": _stale_reason("battery", inputs.battery_age_s(now), limits.battery_stale_s),
+            "meter_staleness": _stale_reason("meter", inputs.meter_age_s(now), limits.meter_stale_s),
+            "slot": self.slot.label,
+            "mode": self.slot.mode,
+            "soc_pct": battery.soc_pct if battery is not None else None,
+            "soc_limit": battery.soc_limit if battery is not None else None,
+            "max_soc_pct": limits.max_soc_pct,
+            "resume_max_soc_pct": limits.max_soc_pct - limits.soc_hysteresis_pct,
+            "min_soc_pct": limits.min_soc_pct,
+            "resume_min_soc_pct": limits.min_soc_pct + limits.soc_hysteresis_pct,
+        }
 
     def restore(self, events: Iterable[EventBase]) -> Projection:
         """Rebuild from a log (oldest first) without re-triggering: fold, warm the regulator, set the state.
@@ -267,58 +284,37 @@ class ControllerCore:
 
     # -- guards and callbacks (pure: they only read event data and record) ----------------------------
 
-    def wants_safety_limit(self, event: EventData) -> bool:
-        return event.kwargs["desired"] is State.SAFETY_LIMIT
-
-    def wants_standby(self, event: EventData) -> bool:
-        return event.kwargs["desired"] is State.STANDBY
-
-    def wants_charging(self, event: EventData) -> bool:
-        return event.kwargs["desired"] is State.CHARGING
-
-    def wants_discharging(self, event: EventData) -> bool:
-        return event.kwargs["desired"] is State.DISCHARGING
-
-    def wants_netzero(self, event: EventData) -> bool:
-        return event.kwargs["desired"] is State.NETZERO
-
-    def wants_netzero_plus(self, event: EventData) -> bool:
-        return event.kwargs["desired"] is State.NETZERO_PLUS
-
     def record_state_changed(self, event: EventData) -> None:
         kwargs = event.kwargs
-        self.state_reason = kwargs["reason"]
+        reason = self.explain(kwargs["rule"], kwargs["now"])
+        self.state_reason = reason
         self._pending.append(
             StateChanged(
                 at=kwargs["now"],
                 from_state=kwargs["from_state"].value,
                 to_state=self.state.value,
                 trigger=event.event.name if event.event is not None else "",
-                reason=kwargs["reason"],
+                reason=reason,
             )
         )
 
     # -- internals -----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _stale_reason(source: str, age_s: float | None, limit_s: float) -> str:
-        if age_s is None:
-            return f"{source} data missing"
-        return f"{source} data stale (age {age_s:.1f} s, limit {limit_s:g} s)"
-
-    def _step(self, trigger: str, now: datetime, event: EventBase | None) -> None:
-        desired, reason = self.desired_state(now)
+    def _step(self, cause: str, now: datetime, event: EventBase | None) -> None:
+        """Apply the policy after ``cause`` (an input kind, ``clock_tick`` or a slot change)."""
+        facts = self.facts(now)
+        rule = decide(self.state, facts)
         entered = False
-        if desired is not self.state:
-            fired = self.machine.events[trigger].trigger(
-                self, now=now, desired=desired, reason=reason, from_state=self.state, source_event=event
+        if rule.dest is not self.state:
+            fired = self.machine.events[rule.trigger].trigger(
+                self, now=now, facts=facts, rule=rule, from_state=self.state, source_event=event
             )
-            if not fired:  # pragma: no cover - the table has a route from every state to every state
-                raise RuntimeError(f"no transition {self.state} -> {desired} on {trigger}")
+            if not fired:  # pragma: no cover - TRANSITIONS holds a row for every rule that moves
+                raise RuntimeError(f"no transition {self.state} -> {rule.dest} on {rule.trigger}")
             entered = True
-            if desired in REGULATED:
+            if rule.dest in REGULATED:
                 self.regulator.reset()
-        self._update_command(trigger, now, entered, reason)
+        self._update_command(cause, now, entered, rule)
 
     def _evaluate_slot(self, now: datetime) -> None:
         self._slot_dirty = False
@@ -345,12 +341,12 @@ class ControllerCore:
         )
         self._step("slot_ended" if slot.key == "default" else "slot_started", now, None)
 
-    def _update_command(self, trigger: str, now: datetime, entered: bool, reason: str) -> None:
+    def _update_command(self, trigger: str, now: datetime, entered: bool, rule: Rule) -> None:
         state = self.state
         last = self.last_command
         if state is State.STANDBY or state is State.SAFETY_LIMIT:
             if last != _STANDBY:
-                self._issue(_STANDBY, now, trigger, f"{state}: {reason}")
+                self._issue(_STANDBY, now, trigger, f"{state}: {self.explain(rule, now)}")
             return
         limits = self.effective_limits()
         if state is State.CHARGING or state is State.DISCHARGING:
@@ -378,7 +374,7 @@ class ControllerCore:
     def _regulate(
         self, state: State, trigger: str, now: datetime, entered: bool, limits: PowerLimits
     ) -> None:
-        mode = RegulationMode.NETZERO if state is State.NETZERO else RegulationMode.NETZERO_PLUS
+        mode = _REGULATION_MODE[state]
         if entered or trigger in _DECIDE_TRIGGERS:
             offset = self.slot.target_offset_w
             decision = self.regulator.decide(
@@ -411,10 +407,9 @@ class ControllerCore:
             )
 
     def _clamp(self, battery_w: float, state: State, limits: PowerLimits) -> Command:
-        if state is State.NETZERO:
-            watts = min(max(battery_w, 0.0), float(limits.max_discharge_w))
-        else:
-            watts = max(min(battery_w, 0.0), -float(limits.max_charge_w))
+        """The regulator's set-point fitted to the state's direction and the limits; 0 below the start
+        threshold (the core's safety net; the zsm regulator already proposes fitted set-points)."""
+        watts = clamp_to_mode(battery_w, _REGULATION_MODE[state], limits)
         if abs(watts) < self.start_threshold_w:
             watts = 0.0
         return Command.from_battery_w(watts)
@@ -470,3 +465,9 @@ class ControllerCore:
             "min_soc_pct": self.limits.min_soc_pct,
             "max_soc_pct": self.limits.max_soc_pct,
         }
+
+
+def _stale_reason(source: str, age_s: float | None, limit_s: float) -> str:
+    if age_s is None:
+        return f"{source} data missing"
+    return f"{source} data stale (age {age_s:.1f} s, limit {limit_s:g} s)"

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from controller.domain.commands import Command
 from controller.domain.events import CommandIssued, EventBase, SlotChanged, StateChanged
 from controller.domain.inputs import Inputs
+from controller.domain.params import Limits
 from controller.domain.schedule import ActiveSlot, Mode
 from controller.domain.states import State
-from controller.settings import LimitSettings
 
 __all__ = ["Projection", "evolve", "project", "slot_from_event"]
 
@@ -66,7 +66,7 @@ def evolve(projection: Projection, event: EventBase) -> Projection:
     return projection
 
 
-def project(events: Iterable[EventBase], limits: LimitSettings) -> Projection:
+def project(events: Iterable[EventBase], limits: Limits) -> Projection:
     """Fold ``events`` (oldest first) from the initial state."""
     projection = Projection(inputs=Inputs(limits))
     for event in events:

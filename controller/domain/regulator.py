@@ -39,6 +39,7 @@ from controller.domain.events import (
     LagEstimated,
     MeterReading,
 )
+from controller.domain.params import RegulationParams
 from controller.domain.regulation import (
     PowerLimits,
     RegulationMode,
@@ -47,7 +48,6 @@ from controller.domain.regulation import (
     apply_start_threshold,
     clamp_to_mode,
 )
-from controller.settings import RegulationSettings
 
 __all__ = ["BatteryResponseModel", "LagEstimate", "LagEstimator", "ZsmRegulator"]
 
@@ -262,8 +262,8 @@ class LagEstimator:
 class ZsmRegulator:
     """The zsm regulator (implements :class:`controller.domain.regulation.Regulator`)."""
 
-    def __init__(self, settings: RegulationSettings | None = None) -> None:
-        self.settings = settings or RegulationSettings()
+    def __init__(self, settings: RegulationParams | None = None) -> None:
+        self.settings = settings or RegulationParams()
         s = self.settings
         self.model = BatteryResponseModel(s.battery_dead_time_s, s.battery_ramp_w_per_s, s.start_threshold_w)
         self.estimator = LagEstimator(max_lag_s=s.lag_max_s, window_s=s.lag_window_s)
@@ -341,10 +341,6 @@ class ZsmRegulator:
         self._debt_ws = 0.0
         self._debt_t = None
         self._last_key = None
-
-    @property
-    def lag_estimate(self) -> LagEstimate | None:
-        return self._lag_estimate
 
     def lag_in_use(self) -> tuple[float, str]:
         """The lag the regulator compensates now and where it comes from (config, estimate or prior)."""

@@ -61,9 +61,7 @@ __all__ = [
     "SlotAction",
     "Weekday",
     "device_limits_context",
-    "remember_validated",
     "schedule_json_schema",
-    "validated_schedule",
     "write_schema",
 ]
 
@@ -720,24 +718,6 @@ def write_schema(path: Path = SCHEMA_PATH) -> Path:
 
 
 #: The schedule the server-I/O worker validated last, with the document it came from (see below).
-_VALIDATED: tuple[dict[str, Any], Schedule] | None = None
-
-
-def remember_validated(raw: dict[str, Any], schedule: Schedule) -> None:
-    """Note that ``raw`` (this very object) validated to ``schedule``, so the core need not validate it again
-    on the control thread (validation is for the worker's time, not a control tick's)."""
-    global _VALIDATED
-    _VALIDATED = (raw, schedule)
-
-
-def validated_schedule(raw: dict[str, Any]) -> Schedule:
-    """``raw`` as a :class:`Schedule`: the worker's when it validated this very object, else validated now."""
-    remembered = _VALIDATED
-    if remembered is not None and remembered[0] is raw:
-        return remembered[1]
-    return Schedule.model_validate(raw)
-
-
 if __name__ == "__main__":  # pragma: no cover - tool entry point
     written = write_schema(Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_PATH)
     sys.stdout.write(f"wrote {written}\n")

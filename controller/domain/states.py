@@ -1,21 +1,29 @@
-"""The controller's states and its transition table.
+"""The controller's states and its policy: one table of rules, read top to bottom.
 
-How to read the table: on every trigger the core first works out the state the inputs ask for (safety,
-staleness, then the schedule slot; see :meth:`controller.domain.machine.ControllerCore.desired_state`) and
-passes it as ``desired`` in the trigger's data. The rows below are tried in order and the first whose guard
-holds fires; each guard is the pure predicate ``desired is <dest>``. When the desired state is the current
-one no row applies and the state stays (the core may still update the command inside the state).
+On every input and every tick the core works out which :class:`Fact` s hold (a fault is active, the battery
+data is stale, the slot asks to charge, ...). :func:`decide` then walks :data:`POLICY` from the top: the
+first rule whose ``sources`` hold the current state and whose ``conditions`` all hold is the one that
+applies. If its ``dest`` is the current state the core stays (a fault that still holds keeps SafetyLimit);
+otherwise the rule's ``trigger`` fires and the rule's ``reason`` (filled in with the live figures) is
+recorded in ``StateChanged``. The last ten rows follow the slot, so some rule always applies.
 
-Every trigger can reach every state, because staleness is judged by time on every event and a trigger
-carries the newest inputs; what makes each move happen is the guard, and the reason recorded with it.
+So every way into SafetyLimit is one of the rows whose ``dest`` is SafetyLimit, and every way out of it is
+a row whose ``sources`` include SafetyLimit and whose ``dest`` is another state.
+
+:data:`TRANSITIONS` is the same table in the shape ``transitions.Machine`` takes (one row per rule, the
+rule's facts as its conditions, stay rows left out).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-__all__ = ["REGULATED", "ROUTES", "TRANSITIONS", "TRIGGERS", "State"]
+from transitions import EventData
+
+__all__ = ["POLICY", "REGULATED", "TRANSITIONS", "TRIGGERS", "Fact", "Rule", "State", "decide"]
 
 
 class State(StrEnum):
@@ -32,47 +40,113 @@ class State(StrEnum):
 #: States whose set-point comes from the regulator.
 REGULATED: Final = frozenset({State.NETZERO, State.NETZERO_PLUS})
 
-#: Triggers, one per kind of input: slot boundaries, readings, the periodic tick (``clock_tick``, as the
-#: model already has the public ``tick(now)``), sources going stale / recovering, and device faults.
-TRIGGERS: Final = (
-    "slot_started",
-    "slot_ended",
-    "meter_reading",
-    "battery_reading",
-    "clock_tick",
-    "source_stale",
-    "source_recovered",
-    "device_fault",
-)
 
-_ALL: Final = tuple(State)
+class Fact(StrEnum):
+    """What the inputs say at one moment; the conditions of the policy's rules."""
 
-#: The routes, in priority order: (destination, sources, guard, when it fires).
-ROUTES: Final[tuple[tuple[State, tuple[State, ...], str, str], ...]] = (
-    # dest                 sources                                       guard                  fires when
-    (State.SAFETY_LIMIT, tuple(s for s in _ALL if s is not State.SAFETY_LIMIT), "wants_safety_limit",
-     "device fault, over-temperature, or SoC / socLimit blocks the direction the slot asks"),
-    (State.STANDBY, tuple(s for s in _ALL if s is not State.STANDBY), "wants_standby",
-     "slot asks standby, battery data missing/stale, or meter data missing/stale in a NetZero mode"),
-    (State.CHARGING, tuple(s for s in _ALL if s is not State.CHARGING), "wants_charging",
-     "slot asks charge and nothing blocks it"),
-    (State.DISCHARGING, tuple(s for s in _ALL if s is not State.DISCHARGING), "wants_discharging",
-     "slot asks discharge and nothing blocks it"),
-    (State.NETZERO, tuple(s for s in _ALL if s is not State.NETZERO), "wants_netzero",
-     "slot asks netzero, meter and battery data fresh, SoC above min (+ margin)"),
-    (State.NETZERO_PLUS, tuple(s for s in _ALL if s is not State.NETZERO_PLUS), "wants_netzero_plus",
-     "slot asks netzero_plus, meter and battery data fresh, SoC below max (- margin)"),
+    FAULT = "a device reports a fault"
+    TEMPERATURE_HIGH = "over-temperature (latched until it cools by the hysteresis)"
+    NO_BATTERY_DATA = "no battery reading yet"
+    BATTERY_STALE = "battery data stale or flagged stale"
+    SOC_HIGH = "SoC at max or socLimit full (latched until SoC falls by the hysteresis)"
+    SOC_LOW = "SoC at min or socLimit empty (latched until SoC rises by the hysteresis)"
+    NO_METER_DATA = "no meter reading yet"
+    METER_STALE = "meter data stale or flagged stale"
+    SLOT_CHARGES = "the slot charges (charge or netzero_plus)"
+    SLOT_DISCHARGES = "the slot discharges (discharge or netzero)"
+    SLOT_REGULATES = "the slot regulates on the meter (netzero or netzero_plus)"
+    SLOT_STANDBY = "the slot asks standby"
+    SLOT_CHARGE = "the slot asks charge"
+    SLOT_DISCHARGE = "the slot asks discharge"
+    SLOT_NETZERO = "the slot asks netzero"
+    SLOT_NETZERO_PLUS = "the slot asks netzero_plus"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row: from ``sources``, when all ``conditions`` hold, go to ``dest`` on ``trigger`` for ``reason``.
+
+    ``reason`` is a ``str.format`` template over the fields the core supplies (see
+    :meth:`controller.domain.machine.ControllerCore.reason_fields`).
+    """
+
+    trigger: str
+    sources: tuple[State, ...]
+    conditions: tuple[Fact, ...]
+    dest: State
+    reason: str
+
+
+_ANY: Final = tuple(State)
+_SAFE: Final = (State.SAFETY_LIMIT,)
+_NOT_SAFE: Final = tuple(s for s in State if s is not State.SAFETY_LIMIT)
+_SLOT: Final = "slot {slot} asks {mode}"
+F = Fact
+S = State
+
+#: The policy, in priority order. Safety first, then data, then the slot.
+POLICY: Final[tuple[Rule, ...]] = (
+    # trigger            from  when                                  to              reason
+    Rule("fault",            _ANY, (F.FAULT,),                          S.SAFETY_LIMIT,
+         "device fault ({faults})"),
+    Rule("temperature_high", _ANY, (F.TEMPERATURE_HIGH,),               S.SAFETY_LIMIT,
+         "temperature {temperature_c} °C: above {max_temperature_c} °C, "
+         "needs {resume_temperature_c} °C or less"),
+    Rule("battery_missing",  _ANY, (F.NO_BATTERY_DATA,),                S.STANDBY, "no battery data yet"),
+    Rule("battery_stale",    _ANY, (F.BATTERY_STALE,),                  S.STANDBY, "{battery_staleness}"),
+    Rule("soc_high",         _ANY, (F.SLOT_CHARGES, F.SOC_HIGH),        S.SAFETY_LIMIT,
+         _SLOT + " but charging is blocked: SoC {soc_pct} % (max {max_soc_pct} %, resume at "
+         "{resume_max_soc_pct} %), socLimit {soc_limit}"),
+    Rule("soc_low",          _ANY, (F.SLOT_DISCHARGES, F.SOC_LOW),      S.SAFETY_LIMIT,
+         _SLOT + " but discharging is blocked: SoC {soc_pct} % (min {min_soc_pct} %, resume at "
+         "{resume_min_soc_pct} %), socLimit {soc_limit}"),
+    Rule("meter_missing",    _ANY, (F.SLOT_REGULATES, F.NO_METER_DATA), S.STANDBY,
+         _SLOT + " but there is no meter data yet"),
+    Rule("meter_stale",      _ANY, (F.SLOT_REGULATES, F.METER_STALE),   S.STANDBY, "{meter_staleness}"),
+    # Nothing above holds: follow the slot. Out of SafetyLimit this is "cleared".
+    Rule("cleared",     _SAFE,     (F.SLOT_STANDBY,),      S.STANDBY,      _SLOT),
+    Rule("cleared",     _SAFE,     (F.SLOT_CHARGE,),       S.CHARGING,     _SLOT),
+    Rule("cleared",     _SAFE,     (F.SLOT_DISCHARGE,),    S.DISCHARGING,  _SLOT),
+    Rule("cleared",     _SAFE,     (F.SLOT_NETZERO,),      S.NETZERO,      _SLOT),
+    Rule("cleared",     _SAFE,     (F.SLOT_NETZERO_PLUS,), S.NETZERO_PLUS, _SLOT),
+    Rule("follow_slot", _NOT_SAFE, (F.SLOT_STANDBY,),      S.STANDBY,      _SLOT),
+    Rule("follow_slot", _NOT_SAFE, (F.SLOT_CHARGE,),       S.CHARGING,     _SLOT),
+    Rule("follow_slot", _NOT_SAFE, (F.SLOT_DISCHARGE,),    S.DISCHARGING,  _SLOT),
+    Rule("follow_slot", _NOT_SAFE, (F.SLOT_NETZERO,),      S.NETZERO,      _SLOT),
+    Rule("follow_slot", _NOT_SAFE, (F.SLOT_NETZERO_PLUS,), S.NETZERO_PLUS, _SLOT),
 )  # fmt: skip
 
-#: The table handed to ``transitions.Machine``: every trigger × every route, in route order.
+#: The triggers, in the order they first appear in the policy.
+TRIGGERS: Final = tuple(dict.fromkeys(rule.trigger for rule in POLICY))
+
+
+_RULES_FROM: Final = {state: tuple(rule for rule in POLICY if state in rule.sources) for state in State}
+
+
+def decide(state: State, facts: frozenset[Fact]) -> Rule:
+    """The first rule of :data:`POLICY` that applies in ``state`` given ``facts``."""
+    for rule in _RULES_FROM[state]:
+        if facts.issuperset(rule.conditions):
+            return rule
+    raise ValueError(f"no rule applies in {state} to {sorted(facts)}: the slot facts are missing")
+
+
+def _holds(fact: Fact) -> Callable[[EventData], bool]:
+    def condition(event: EventData) -> bool:
+        return fact in event.kwargs["facts"]
+
+    condition.__name__ = f"holds_{fact.name.lower()}"
+    return condition
+
+
+#: The policy as ``transitions.Machine`` rows; a rule's stay (``dest`` among its ``sources``) is no row.
 TRANSITIONS: Final[list[dict[str, Any]]] = [
     {
-        "trigger": trigger,
-        "source": list(sources),
-        "dest": dest,
-        "conditions": guard,
+        "trigger": rule.trigger,
+        "source": [s for s in rule.sources if s is not rule.dest],
+        "dest": rule.dest,
+        "conditions": [_holds(fact) for fact in rule.conditions],
         "after": "record_state_changed",
     }
-    for trigger in TRIGGERS
-    for dest, sources, guard, _why in ROUTES
+    for rule in POLICY
 ]

@@ -16,10 +16,7 @@ from storage.event_log import EventLog
 
 __all__ = [
     "CARRY_KINDS",
-    "DAEMON_KINDS",
     "INPUT_KINDS",
-    "OUTPUT_KINDS",
-    "TICK_TRIGGERS",
     "LogFileError",
     "fmt_local",
     "is_stop_command",
@@ -41,14 +38,8 @@ INPUT_KINDS: Final = frozenset(
         "device_fault",
     }
 )
-#: Kinds the core (or its regulator) records.
-OUTPUT_KINDS: Final = frozenset({"slot_changed", "state_changed", "command_issued", "lag_estimated"})
 #: Device outcomes of a tick's commands; the daemon logs them at the start of the next tick.
 CARRY_KINDS: Final = frozenset({"command_result", "command_not_applied", "device_write_counted"})
-#: Process bookkeeping.
-DAEMON_KINDS: Final = frozenset({"daemon_started", "daemon_stopped", "forwarder_cursor_advanced"})
-#: Triggers of decisions taken in ``core.tick`` (the others come from ``core.handle`` of an input).
-TICK_TRIGGERS: Final = frozenset({"clock_tick", "slot_started", "slot_ended"})
 
 
 class LogFileError(Exception):

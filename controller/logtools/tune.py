@@ -248,7 +248,7 @@ def _simulate(
     )
     result = run_closed_loop(
         scenario,
-        ZsmRegulator(regulation),
+        ZsmRegulator(regulation.domain()),
         controller="zsm",
         start_threshold_w=regulation.start_threshold_w,
     )

@@ -230,7 +230,7 @@ def build_regulator(
 
     threshold = scenario.battery.start_threshold_w
     if name == "zsm":
-        return ZsmRegulator(regulation or RegulationSettings())
+        return ZsmRegulator((regulation or RegulationSettings()).domain())
     if name == "naive":
         return NaiveRegulator()
     if name == "oracle":
@@ -305,7 +305,7 @@ def _run(
     meter = MeterPlant(scenario.meter)
     start = scenario.start
     core = ControllerCore(
-        scenario.limits,
+        scenario.limits.domain(),
         regulator,
         start_threshold_w=start_threshold_w,
         target_offset_w=scenario.target_offset_w,

@@ -45,7 +45,9 @@ def slot(mode: str, start_min: float, end_min: float, **extra: Any) -> dict[str,
 def make_loop(site: Site, log: EventLog) -> ControlLoop:
     regulation = RegulationSettings(lag_s=5.0)
     core = ControllerCore(
-        LimitSettings(), ZsmRegulator(regulation), start_threshold_w=regulation.start_threshold_w
+        LimitSettings().domain(),
+        ZsmRegulator(regulation.domain()),
+        start_threshold_w=regulation.start_threshold_w,
     )
     battery = ZendureClient(site.zendure.url.removeprefix("http://"), clock=site.clock)
     meter = HomeWizardV1Meter(site.meter.url.removeprefix("http://"), clock=site.clock)

@@ -126,7 +126,9 @@ def test_silent_device_goes_stale_then_standby_and_control_resumes(
 ) -> None:
     regulation = RegulationSettings(lag_s=5.0)
     core = ControllerCore(
-        LimitSettings(), ZsmRegulator(regulation), start_threshold_w=regulation.start_threshold_w
+        LimitSettings().domain(),
+        ZsmRegulator(regulation.domain()),
+        start_threshold_w=regulation.start_threshold_w,
     )
     log = EventLog.open_sqlite(tmp_path / "daemon.db", site_id="test")
     loop = ControlLoop(

@@ -73,7 +73,7 @@ def test_file_source_loads_rejects_and_keeps_the_last_good(tmp_path: Path) -> No
     assert isinstance(rejected, ScheduleRejected)
     assert any("power_w" in e for e in rejected.errors)
 
-    core = ControllerCore(LimitSettings(), ZsmRegulator())
+    core = ControllerCore(LimitSettings().domain(), ZsmRegulator())
     core.handle(loaded)
     core.handle(rejected)
     assert core.inputs.schedule is not None and core.inputs.schedule.recurring[0].mode == "netzero"

@@ -277,6 +277,6 @@ def test_a_loaded_schedule_is_not_validated_again_on_the_control_thread(
         raise AssertionError("validated on the control thread")
 
     monkeypatch.setattr(Schedule, "model_validate", no_validation)
-    inputs = Inputs(LimitSettings())
+    inputs = Inputs(LimitSettings().domain())
     assert inputs.apply(loaded)
     assert inputs.schedule is not None and inputs.schedule.recurring[0].id == "evening"

@@ -59,7 +59,7 @@ class Harness:
 def zsm(**kwargs: object) -> ZsmRegulator:
     base = {"lag_s": 20.0, "spike_filter": False}
     base.update(kwargs)
-    return ZsmRegulator(RegulationSettings(**base))  # type: ignore[arg-type]
+    return ZsmRegulator(RegulationSettings(**base).domain())  # type: ignore[arg-type]
 
 
 def test_no_decision_without_a_meter_reading() -> None:

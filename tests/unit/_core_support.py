@@ -138,6 +138,8 @@ def make_driver(
     regulator: ProportionalRegulator | None = None, *, start_threshold_w: float = 0.0, **limits: Any
 ) -> Driver:
     core = ControllerCore(
-        LimitSettings(**limits), regulator or ProportionalRegulator(), start_threshold_w=start_threshold_w
+        LimitSettings(**limits).domain(),
+        regulator or ProportionalRegulator(),
+        start_threshold_w=start_threshold_w,
     )
     return Driver(core)

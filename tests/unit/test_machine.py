@@ -14,7 +14,7 @@ from controller.domain.events import (
     SlotChanged,
     StateChanged,
 )
-from controller.domain.states import REGULATED, ROUTES, TRANSITIONS, TRIGGERS, State
+from controller.domain.states import POLICY, REGULATED, TRANSITIONS, TRIGGERS, State
 from tests.unit._core_support import T0, Driver, ProportionalRegulator, make_driver, schedule_of
 
 MODE_OF = {
@@ -71,13 +71,15 @@ def test_states_are_exactly_the_six_named_ones() -> None:
     ]
 
 
-def test_transition_table_covers_every_trigger_and_every_pair() -> None:
-    assert len(TRANSITIONS) == len(TRIGGERS) * len(ROUTES)
-    for trigger in TRIGGERS:
-        pairs = {
-            (src, row["dest"]) for row in TRANSITIONS if row["trigger"] == trigger for src in row["source"]
-        }
-        assert pairs == {(a, b) for a in State for b in State if a is not b}
+def test_transition_table_is_the_policy_and_covers_every_pair() -> None:
+    assert len(TRANSITIONS) == len(POLICY)
+    for row, rule in zip(TRANSITIONS, POLICY, strict=True):
+        assert (row["trigger"], row["dest"]) == (rule.trigger, rule.dest)
+        assert set(row["source"]) == set(rule.sources) - {rule.dest}
+        assert len(row["conditions"]) == len(rule.conditions) > 0
+    pairs = {(src, row["dest"]) for row in TRANSITIONS for src in row["source"]}
+    assert pairs == {(a, b) for a in State for b in State if a is not b}
+    assert set(TRIGGERS) == {row["trigger"] for row in TRANSITIONS}
     assert all(row["after"] == "record_state_changed" for row in TRANSITIONS)
 
 
@@ -101,14 +103,14 @@ def test_every_transition(source: State, dest: State) -> None:
         before = driver.core.last_command
     if dest is State.SAFETY_LIMIT:
         events = driver.fault()
-        trigger = "device_fault"
+        trigger = "fault"
     elif source is State.SAFETY_LIMIT:
         assert driver.changes(driver.schedule(MODE_OF[dest])) == []  # the fault still holds
         events = driver.fault(active=False)
-        trigger = "device_fault"
+        trigger = "cleared"
     else:
         events = driver.schedule(MODE_OF[dest])
-        trigger = "slot_ended"  # the schedule's default slot took over
+        trigger = "follow_slot"  # the schedule's default slot took over
     assert driver.core.state is dest
     assert driver.changes(events) == [(source.value, dest.value, trigger)]
     change = next(i for i, e in enumerate(events) if isinstance(e, StateChanged))
@@ -120,8 +122,21 @@ def test_every_transition(source: State, dest: State) -> None:
         assert issued[0].command.kind is KIND_OF[dest]
 
 
-@pytest.mark.parametrize("trigger", TRIGGERS)
-def test_each_trigger_causes_a_transition(trigger: str) -> None:
+CAUSES = {
+    "slot_started": "follow_slot",
+    "slot_ended": "follow_slot",
+    "meter_reading": "follow_slot",
+    "battery_reading": "soc_low",
+    "clock_tick": "battery_stale",
+    "source_stale": "meter_stale",
+    "source_recovered": "follow_slot",
+    "device_fault": "fault",
+}
+
+
+@pytest.mark.parametrize("trigger", CAUSES)
+def test_each_cause_leads_to_a_transition(trigger: str) -> None:
+    """Each kind of input (or tick) can move the state; the policy rule names the transition."""
     driver = make_driver(meter_stale_s=10, battery_stale_s=10)
     driver.battery(50.0)
     driver.meter(200.0)
@@ -167,8 +182,10 @@ def test_each_trigger_causes_a_transition(trigger: str) -> None:
         driver.schedule(schedule_of("netzero_plus"))
         expected = (State.NETZERO_PLUS, State.SAFETY_LIMIT)
         events = driver.fault()
-    assert driver.changes(events) == [(expected[0].value, expected[1].value, trigger)]
+    assert driver.changes(events) == [(expected[0].value, expected[1].value, CAUSES[trigger])]
     assert driver.core.state is expected[1]
+    issued = [e for e in events if isinstance(e, CommandIssued)]
+    assert all(e.inputs["trigger"] == trigger for e in issued)  # the audit names what caused it
 
 
 # -- schedule-driven transitions with a virtual clock ------------------------------------------------------
@@ -203,10 +220,12 @@ def test_slot_boundaries_follow_the_virtual_clock() -> None:
     ]
     chain = [(a, b, t) for a, b, t in driver.changes(driver.log)]
     assert chain == [
-        ("Standby", "Charging", "battery_reading"),
-        ("Charging", "Discharging", "slot_started"),
-        ("Discharging", "Standby", "slot_ended"),
+        ("Standby", "Charging", "follow_slot"),
+        ("Charging", "Discharging", "follow_slot"),
+        ("Discharging", "Standby", "follow_slot"),
     ]
+    causes = [e.inputs["trigger"] for e in driver.log if isinstance(e, CommandIssued)]
+    assert causes == ["slot_started", "battery_reading", "slot_started", "slot_ended"]
     assert driver.commands(driver.log) == [
         Command.standby(),  # on the schedule load: no battery data yet
         Command.charge(600),
@@ -230,11 +249,11 @@ def test_command_waits_for_battery_data_then_follows_slot() -> None:
 
 def test_min_soc_while_discharging_needs_margin_to_resume() -> None:
     driver = into(State.DISCHARGING)
-    assert driver.changes(driver.battery(10.0)) == [("Discharging", "SafetyLimit", "battery_reading")]
+    assert driver.changes(driver.battery(10.0)) == [("Discharging", "SafetyLimit", "soc_low")]
     assert driver.commands() == [Command.standby()]
     assert driver.changes(driver.battery(11.5)) == []
     assert driver.core.state is State.SAFETY_LIMIT
-    assert driver.changes(driver.battery(12.0)) == [("SafetyLimit", "Discharging", "battery_reading")]
+    assert driver.changes(driver.battery(12.0)) == [("SafetyLimit", "Discharging", "cleared")]
     assert driver.commands() == [Command.discharge(300)]
 
 
@@ -257,7 +276,7 @@ def test_min_soc_in_netzero_and_a_charge_slot_is_not_blocked_by_low_soc() -> Non
     driver.battery(5.0)
     assert driver.core.state is State.SAFETY_LIMIT
     events = driver.schedule(MODE_OF[State.CHARGING])
-    assert driver.changes(events) == [("SafetyLimit", "Charging", "slot_ended")]
+    assert driver.changes(events) == [("SafetyLimit", "Charging", "cleared")]
 
 
 def test_soc_limit_flags_block_one_direction() -> None:
@@ -275,7 +294,7 @@ def test_soc_limit_flags_block_one_direction() -> None:
 def test_over_temperature_from_any_state_with_cool_down_margin() -> None:
     driver = into(State.STANDBY)
     assert driver.changes(driver.battery(50.0, temperature_c=56.0)) == [
-        ("Standby", "SafetyLimit", "battery_reading")
+        ("Standby", "SafetyLimit", "temperature_high")
     ]
     driver.schedule(MODE_OF[State.CHARGING])
     driver.battery(50.0, temperature_c=51.0)
@@ -305,10 +324,10 @@ def test_stale_meter_in_netzero_goes_standby_and_back() -> None:
     driver = into(State.NETZERO)
     driver.advance(25)
     driver.battery(50.0)
-    assert driver.changes(driver.tick(6)) == [("NetZero", "Standby", "clock_tick")]
+    assert driver.changes(driver.tick(6)) == [("NetZero", "Standby", "meter_stale")]
     assert driver.commands() == [Command.standby()]
     assert "meter data stale" in driver.core.state_reason
-    assert driver.changes(driver.meter(100.0)) == [("Standby", "NetZero", "meter_reading")]
+    assert driver.changes(driver.meter(100.0)) == [("Standby", "NetZero", "follow_slot")]
 
 
 def test_stale_meter_does_not_matter_while_charging() -> None:
@@ -325,16 +344,16 @@ def test_stale_battery_goes_standby(state: State) -> None:
     driver.advance(20)
     driver.meter(GRID_FOR.get(state, 0.0))
     events = driver.tick(11)
-    assert driver.changes(events) == [(state.value, "Standby", "clock_tick")]
+    assert driver.changes(events) == [(state.value, "Standby", "battery_stale")]
     assert driver.commands(events) == [Command.standby()]
-    assert driver.changes(driver.battery(50.0)) == [("Standby", state.value, "battery_reading")]
+    assert driver.changes(driver.battery(50.0)) == [("Standby", state.value, "follow_slot")]
 
 
 def test_stale_judged_on_any_event_time() -> None:
     driver = into(State.NETZERO)
     driver.advance(31)
     events = driver.meter(300.0)  # fresh meter, but the battery reading is now 31 s old
-    assert driver.changes(events) == [("NetZero", "Standby", "meter_reading")]
+    assert driver.changes(events) == [("NetZero", "Standby", "battery_stale")]
     assert driver.commands(events) == [Command.standby()]
 
 

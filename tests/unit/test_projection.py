@@ -118,7 +118,7 @@ def test_restored_slot_is_not_announced_again() -> None:
 
 
 def test_empty_log_gives_the_initial_state() -> None:
-    core = ControllerCore(LimitSettings(), ProportionalRegulator())
+    core = ControllerCore(LimitSettings().domain(), ProportionalRegulator())
     projection = core.restore([])
     assert core.state is State.STANDBY and core.last_command is None and projection.events_folded == 0
 
