@@ -229,6 +229,6 @@ def test_status_lists_each_battery_when_there_are_several(page: Any, site_server
     )
     assert posted.status_code in (200, 204), posted.text
     page.reload()
-    page.wait_for_function("document.getElementById('st-members').textContent.includes('b2')")
+    page.locator("#st-members", has_text="(offline)").wait_for(timeout=15_000)  # no eval: the page's CSP
     assert page.inner_text("#st-members") == "b1: 40 %, 300 W · b2: 64 %, 800 W (offline)"
     assert page.inner_text("#st-battery") == "1100 W in all"
