@@ -80,6 +80,9 @@ class MqttSite:
     def start(self) -> None:
         self.meter.start()
         self.device.start(background=False)
+        # the device must be subscribed before the adapter's first getAll, or that read is lost and the
+        # published/received count below never matches
+        wait_for(lambda: self.device.connected, "the device to subscribe")
         self.battery.start()
         wait_for(lambda: self.device.connected and self.battery.connected, "both to connect")
 

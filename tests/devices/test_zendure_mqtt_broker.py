@@ -84,6 +84,7 @@ class Rig:
             **client_args,  # type: ignore[arg-type]
         )
         self.device.start(background=False)
+        wait_for(lambda: self.device.connected, what="the device to subscribe")  # before the first getAll
         self.client.start()
         wait_for(lambda: self.device.connected and self.client.connected, what="both to connect")
 
@@ -282,6 +283,7 @@ def test_commands_follow_the_product_key_the_device_reports(
         shared_broker, product_key="ja72U0ha", device_key=key, model=MODELS["hyper2000"], clock=clock
     )
     device.start(background=False)
+    wait_for(lambda: device.connected, what="the device to subscribe")  # before the first getAll
     client.start()
     try:
         wait_for(lambda: device.connected and client.connected, what="both to connect")
