@@ -3,8 +3,6 @@ can again. The disk is a real, small tmpfs that the test fills up (skipped where
 
 from __future__ import annotations
 
-import errno
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,38 +10,15 @@ import pytest
 
 from controller.domain.events import CommandIssued, MeterReading, ScheduleLoaded, Ticked
 from storage.event_log import EventLog
+from tests.daemon._small_disk import fill, small_tmpfs
 from tests.daemon.conftest import START, Site
 from tests.daemon.test_control_loop import make_loop, run, schedule, slot
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "zsm-test-disk", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill up ({result.stderr.strip() or 'not permitted'})")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def _fill(disk: Path) -> Path:
-    """Write a file until the disk is full; returns it (delete it to free the space)."""
-    filler = disk / "filler"
-    with filler.open("wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError as err:
-            assert err.errno == errno.ENOSPC
-    return filler
+    with small_tmpfs(tmp_path / "disk", "8m", "zsm-test-disk") as disk:
+        yield disk
 
 
 def test_disk_full_keeps_controlling_and_loses_nothing(site: Site, small_disk: Path) -> None:
@@ -51,7 +26,7 @@ def test_disk_full_keeps_controlling_and_loses_nothing(site: Site, small_disk: P
     loop = make_loop(site, log)
     run(loop, site, 60, [ScheduleLoaded(at=START, source="test", schedule=schedule(slot("netzero", 0, 30)))])
 
-    filler = _fill(small_disk)  # the disk is full from now on
+    filler = fill(small_disk)  # the disk is full from now on
     run(loop, site, 120)
     assert loop.unsaved > 50, "events wait in memory"
     full_count = log.count()

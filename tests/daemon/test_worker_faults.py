@@ -3,10 +3,8 @@ one exchange, are reported once and backed off, and the worker keeps uploading a
 
 from __future__ import annotations
 
-import errno
 import json
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,6 +26,7 @@ from storage.server.app import create_app
 from storage.server.config import ServerConfig
 from storage.server.services import sites
 from storage.server.testing import free_port, run_server
+from tests.daemon._small_disk import fill, small_tmpfs
 
 START = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
 
@@ -73,31 +72,8 @@ def readings(clock: ManualClock, n: int) -> list[MeterReading]:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "zsm-worker-disk", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill up ({result.stderr.strip() or 'not permitted'})")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    with filler.open("wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError as err:
-            assert err.errno == errno.ENOSPC
-    return filler
+    with small_tmpfs(tmp_path / "disk", "4m", "zsm-worker-disk") as disk:
+        yield disk
 
 
 def test_full_disk_in_record_cursor_does_not_end_the_worker(
