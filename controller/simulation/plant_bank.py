@@ -73,14 +73,10 @@ def parse_battery_list(spec: str, base: BatteryParams, *, socs: Sequence[float] 
             except ValueError:
                 raise ValueError(f"bad capacity {capacity_text!r} in {raw.strip()!r} (Wh expected)") from None
         for _ in range(count):
-            out.append(_replace(base, max_discharge_w=discharge, max_charge_w=charge, capacity_wh=capacity))
+            out.append(replace(base, max_discharge_w=discharge, max_charge_w=charge, capacity_wh=capacity))
     if len(out) > 8:
         raise ValueError(f"{len(out)} batteries: at most 8 on one meter")
-    if socs:
-        if len(socs) != len(out):
-            raise ValueError(f"{len(socs)} initial SoCs for {len(out)} batteries")
-        out = [_replace(params, initial_soc_pct=float(soc)) for params, soc in zip(out, socs, strict=True)]
-    return out
+    return _with_socs(out, socs)
 
 
 def battery_file(path: Path, base: BatteryParams, *, socs: Sequence[float] = ()) -> list[BatteryParams]:
@@ -101,15 +97,16 @@ def battery_file(path: Path, base: BatteryParams, *, socs: Sequence[float] = ())
         if unknown:
             raise ValueError(f"{path}: battery {i + 1}: unknown fields {sorted(unknown)}")
         out.append(replace(params, **{k: float(v) for k, v in item.items()}))
-    if socs:
-        if len(socs) != len(out):
-            raise ValueError(f"{len(socs)} initial SoCs for {len(out)} batteries")
-        out = [replace(p, initial_soc_pct=float(soc)) for p, soc in zip(out, socs, strict=True)]
-    return out
+    return _with_socs(out, socs)
 
 
-def _replace(params: BatteryParams, **changes: float) -> BatteryParams:
-    return replace(params, **changes)
+def _with_socs(bank: list[BatteryParams], socs: Sequence[float]) -> list[BatteryParams]:
+    """``bank`` with each battery's initial SoC from ``socs`` (unchanged when ``socs`` is empty)."""
+    if not socs:
+        return bank
+    if len(socs) != len(bank):
+        raise ValueError(f"{len(socs)} initial SoCs for {len(bank)} batteries")
+    return [replace(params, initial_soc_pct=float(soc)) for params, soc in zip(bank, socs, strict=True)]
 
 
 class PlantBank:
@@ -164,7 +161,7 @@ class PlantBank:
         """One battery with the bank's summed capacity and limits (the combined battery of the oracle)."""
         capacity = sum(p.capacity_wh for p in params)
         first = params[0]
-        return _replace(
+        return replace(
             first,
             capacity_wh=capacity,
             max_discharge_w=sum(p.max_discharge_w for p in params),
