@@ -117,7 +117,11 @@ class PlantBatteryPort:
 
     def __init__(self, home: SimulatedHome, plant: BatteryPlant | None = None) -> None:
         self.home = home
-        self.plant: BatteryPlant = plant if plant is not None else home.battery  # type: ignore[assignment]
+        if plant is None:
+            if not isinstance(home.battery, BatteryPlant):
+                raise TypeError("a home with several batteries has one port per battery (member_port)")
+            plant = home.battery
+        self.plant = plant
         self._last_target: float | None = None
         self._limits: tuple[float, float] | None = None
 
