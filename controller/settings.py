@@ -238,7 +238,9 @@ class RegulationSettings(_Section):
     """NetZero / NetZero+ regulator knobs."""
 
     lag_s: float | Literal["auto"] = Field(
-        default="auto", description="Meter lag in seconds, or 'auto' to estimate it online"
+        default="auto",
+        description="Meter lag in seconds to start from, or 'auto' (start from lag_initial_s); "
+        "a confirmed online estimate within lag_min_s..lag_max_s replaces it",
     )
     deadband_w: float = Field(default=25.0, ge=0, description="Ignore set-point changes smaller than this")
     min_write_interval_s: float = Field(

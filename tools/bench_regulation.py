@@ -208,15 +208,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.robustness:
-        from tools.bench_robustness import format_rows, robustness
+        from tools.bench_robustness import format_rows, robustness, target_misses
 
         wall0 = time.perf_counter()
         rows = robustness(args.hours, args.jobs)
         wall = round(time.perf_counter() - wall0, 1)
+        misses = target_misses(rows)
         if args.json:
-            print(json.dumps({"hours": args.hours, "rows": rows, "bench_wall_s": wall}, indent=1))
+            print(
+                json.dumps(
+                    {"hours": args.hours, "rows": rows, "missed": misses, "bench_wall_s": wall}, indent=1
+                )
+            )
         else:
             print(format_rows(rows))
+            print(f"\nTargets missed ({len(misses)} of {len(rows)} rows checked):")
+            print("\n".join(f"- {m}" for m in misses) or "- none")
             print(f"\nBenchmark runs: {wall} s wall on {args.jobs} worker(s).")
         return 0
     notes: list[str] = []

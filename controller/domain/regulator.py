@@ -60,6 +60,7 @@ _ESTIMATE_EVERY_S = 10.0
 _MIN_EVIDENCE_W = 1000.0  # battery movement (W, summed over agreeing estimates) a trusted lag rests on
 _MIN_AGREEING = 6  # sure estimates in a row (one per _ESTIMATE_EVERY_S) before a lag is trusted
 _TRUSTED_MARGIN_S = 4.0  # a trusted lag estimate narrows the band to ± this
+_BAND_TOLERANCE_S = 2.0  # an estimate this far outside the configured band still counts (its resolution)
 _DEAD_TIME_LATE_S = 4.0  # the battery may act this much later than its model says ...
 _DEAD_TIME_EARLY_S = 2.0  # ... or this much earlier
 
@@ -343,12 +344,16 @@ class ZsmRegulator:
         self._last_key = None
 
     def lag_in_use(self) -> tuple[float, str]:
-        """The lag the regulator compensates now and where it comes from (config, estimate or prior)."""
+        """The lag the regulator compensates now and where it comes from (estimate, config or prior).
+
+        A confirmed estimate wins over the configured lag: a told lag is where regulation starts, not a
+        promise about the meter (a wrong one costs accuracy, a confirmed estimate is what the log shows).
+        """
         s = self.settings
-        if s.lag_s != "auto":
-            return float(s.lag_s), "config"
         if self._lag_trusted is not None:
             return self._lag_trusted, "estimate"
+        if s.lag_s != "auto":
+            return float(s.lag_s), "config"
         return s.lag_initial_s, "prior"
 
     def lag_band(self, lag_source: str) -> tuple[float, float]:
@@ -397,8 +402,12 @@ class ZsmRegulator:
         Until then the regulator keeps the whole lag band (the safe end); a trusted lag is kept while later
         estimates are less sure, and replaced only by another confirmed one.
         """
-        if est is None or est.confidence < self.settings.lag_min_confidence:
+        s = self.settings
+        if est is None or est.confidence < s.lag_min_confidence:
             return
+        low, high = self.lag_band("config")
+        if not low - _BAND_TOLERANCE_S <= est.lag_s <= high + _BAND_TOLERANCE_S:
+            return  # outside the lags the meter may have: a feedback artefact, never trusted
         candidate = self._lag_candidate
         if candidate is None or abs(est.lag_s - candidate) > 1.0:
             self._agree_w = 0.0

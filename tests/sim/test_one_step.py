@@ -64,7 +64,9 @@ def test_replay_of_a_simulated_run_reproduces_its_commands(assume_lag: float | s
 
 def test_replay_notices_a_different_regulator_on_a_simulated_log() -> None:
     settings, log, _ = _simulate(20.0)
-    other = settings.model_copy(update={"regulation": settings.regulation.model_copy(update={"lag_s": 5.0})})
+    other = settings.model_copy(
+        update={"regulation": settings.regulation.model_copy(update={"deadband_w": 200.0})}
+    )
 
     assert not replay_events(_stored(log), other).reproduced
 

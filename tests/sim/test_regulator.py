@@ -10,7 +10,7 @@ from controller.domain.baselines import LaggedOracleRegulator, NaiveRegulator, O
 from controller.domain.commands import Command
 from controller.domain.events import BatteryReading, CommandIssued, LagEstimated, MeterReading
 from controller.domain.regulation import PowerLimits, RegulationMode, RegulatorDecision
-from controller.domain.regulator import BatteryResponseModel, LagEstimator, ZsmRegulator
+from controller.domain.regulator import BatteryResponseModel, LagEstimate, LagEstimator, ZsmRegulator
 from controller.settings import RegulationSettings
 from controller.simulation.closed_loop import Scenario, build_regulator, regulation_for, run_closed_loop
 from controller.simulation.plant import BatteryParams, MeterParams, synthetic_household
@@ -272,3 +272,36 @@ def test_reset_keeps_the_reading_and_the_device_state() -> None:
     h.regulator.reset()  # e.g. NetZero -> SafetyLimit -> NetZero
     d = h.decide(2)
     assert d is not None and d.battery_w == 300.0 and not d.write
+
+
+@pytest.mark.parametrize(("true_lag", "period_s"), [(12.0, 1.0), (12.0, 10.0), (26.0, 10.0)])
+def test_a_wrong_told_lag_gives_way_to_a_confirmed_estimate(true_lag: float, period_s: float) -> None:
+    """Told 20 s: the configured lag is where the regulator starts; a confirmed estimate replaces it."""
+    house = synthetic_household(seed=11, duration_s=5400)
+    scenario = Scenario(
+        household=house,
+        battery=BatteryParams(capacity_wh=20000.0),
+        meter=MeterParams(lag_s=true_lag, period_s=period_s),
+    )
+    regulator = build_regulator("zsm", scenario, regulation_for(scenario, assume_lag=20.0))
+    assert isinstance(regulator, ZsmRegulator) and regulator.lag_in_use() == (20.0, "config")
+    run_closed_loop(scenario, regulator)
+    lag, source = regulator.lag_in_use()
+    assert source == "estimate"
+    if period_s == 1.0:
+        assert abs(lag - true_lag) <= 1.0
+    else:
+        # a battery step shows in the first telegram after it: with the writes locked to the telegrams every
+        # lag up to one period later explains the meter equally well (and compensates equally well)
+        assert true_lag - 1.0 <= lag <= true_lag + period_s
+
+
+def test_an_estimate_outside_the_band_is_never_trusted() -> None:
+    """Sure, agreeing estimates below lag_min_s (a feedback artefact, seen under ±10 s jitter) are ignored."""
+    regulator = zsm(lag_s="auto", lag_min_s=5.0, lag_max_s=40.0)
+    for _ in range(20):
+        regulator._confirm(LagEstimate(lag_s=2.3, confidence=0.6, evidence_w=800.0))
+    assert regulator.lag_in_use()[1] == "prior"
+    for _ in range(6):
+        regulator._confirm(LagEstimate(lag_s=4.0, confidence=0.6, evidence_w=800.0))  # within resolution
+    assert regulator.lag_in_use() == (4.0, "estimate")
