@@ -266,6 +266,11 @@ class RegulationSettings(_Section):
         default=True,
         description="Act on the median of the last three load estimates (ignore one-telegram spikes)",
     )
+    limit_cycle_fallback: bool = Field(
+        default=True,
+        description="When the set-point swings back and forth like a limit cycle, hold each set-point until "
+        "its effect is in the meter (logged as regulation_fallback)",
+    )
     lag_initial_s: float = Field(
         default=10.0,
         ge=0,

@@ -49,6 +49,7 @@ __all__ = [
     "OverrideRequested",
     "PriceInterval",
     "PricesReceived",
+    "RegulationFallback",
     "ScheduleLoaded",
     "ScheduleRejected",
     "SlotChanged",
@@ -280,6 +281,15 @@ class LagEstimated(EventBase):
     confidence: float = Field(ge=0, le=1)
 
 
+class RegulationFallback(EventBase):
+    """The regulator saw its own limit cycle and holds each set-point (``active``), or is back to normal."""
+
+    role: ClassVar[EventRole] = "decision"
+    kind: Literal["regulation_fallback"] = "regulation_fallback"
+    active: bool
+    reason: str = Field(max_length=300)
+
+
 class ForwarderCursorAdvanced(EventBase):
     """The server acknowledged every event up to and including ``seq``."""
 
@@ -403,6 +413,7 @@ Event = Annotated[
     | SourceRecovered
     | DeviceFault
     | LagEstimated
+    | RegulationFallback
     | ForwarderCursorAdvanced
     | Ticked
     | DaemonStarted

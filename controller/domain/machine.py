@@ -57,6 +57,7 @@ from controller.domain.events import (
     EventBase,
     LagEstimated,
     MeterReading,
+    RegulationFallback,
     ScheduleLoaded,
     SlotChanged,
     SourceRecovered,
@@ -87,7 +88,13 @@ NO_SCHEDULE: Final = ActiveSlot(
 )
 
 #: Event kinds the core (or its regulator) produces; ``handle`` ignores them.
-OWN_EVENT_KINDS: Final[tuple[type[EventBase], ...]] = (StateChanged, CommandIssued, SlotChanged, LagEstimated)
+OWN_EVENT_KINDS: Final[tuple[type[EventBase], ...]] = (
+    StateChanged,
+    CommandIssued,
+    SlotChanged,
+    LagEstimated,
+    RegulationFallback,
+)
 
 _TRIGGER_FOR: Final[dict[type[EventBase], str]] = {
     MeterReading: "meter_reading",

@@ -41,6 +41,7 @@ class RegulationParams:
     write_burst: int = 10
     min_write_gap_s: float = 2.0
     spike_filter: bool = True
+    limit_cycle_fallback: bool = True
     lag_initial_s: float = 10.0
     lag_min_s: float = 5.0
     lag_max_s: float = 40.0

@@ -38,7 +38,9 @@ from controller.domain.events import (
     EventBase,
     LagEstimated,
     MeterReading,
+    RegulationFallback,
 )
+from controller.domain.limit_cycle import LimitCycleGuard
 from controller.domain.params import RegulationParams
 from controller.domain.regulation import (
     PowerLimits,
@@ -60,6 +62,7 @@ _ESTIMATE_EVERY_S = 10.0
 _MIN_EVIDENCE_W = 1000.0  # battery movement (W, summed over agreeing estimates) a trusted lag rests on
 _MIN_AGREEING = 6  # sure estimates in a row (one per _ESTIMATE_EVERY_S) before a lag is trusted
 _TRUSTED_MARGIN_S = 4.0  # a trusted lag estimate narrows the band to ± this
+_CYCLE_WINDOW_S = 300.0  # a limit cycle is looked for over at least this long (its band may be wrong)
 _BAND_TOLERANCE_S = 2.0  # an estimate this far outside the configured band still counts (its resolution)
 _DEAD_TIME_LATE_S = 4.0  # the battery may act this much later than its model says ...
 _DEAD_TIME_EARLY_S = 2.0  # ... or this much earlier
@@ -268,6 +271,12 @@ class ZsmRegulator:
         s = self.settings
         self.model = BatteryResponseModel(s.battery_dead_time_s, s.battery_ramp_w_per_s, s.start_threshold_w)
         self.estimator = LagEstimator(max_lag_s=s.lag_max_s, window_s=s.lag_window_s)
+        # the longest a step may take to show in the meter: the whole band, a late battery
+        self._effect_s = max(s.lag_max_s, s.lag_min_s) + s.battery_dead_time_s + _DEAD_TIME_LATE_S
+        self.cycle_guard = LimitCycleGuard(
+            window_s=max(4.0 * self._effect_s, _CYCLE_WINDOW_S),
+            min_half_period_s=min(s.lag_min_s, s.lag_max_s),
+        )
         self._epoch: datetime | None = None
         self._lag_logged: LagEstimate | None = None
         self._lag_logged_t = -math.inf
@@ -322,6 +331,7 @@ class ZsmRegulator:
 
     def _on_command(self, t: float, battery_w: float) -> None:
         self.model.command(t, battery_w)
+        self.cycle_guard.command(t, battery_w)
         self._refill(t)
         self._tokens = max(-float(self.settings.write_burst), self._tokens - 1.0)
         self._last_written = battery_w
@@ -436,6 +446,12 @@ class ZsmRegulator:
     ) -> RegulatorDecision | None:
         s = self.settings
         events = self._lag_events(now, t)
+        change = self.cycle_guard.update(t) if s.limit_cycle_fallback else None
+        if change is not None:
+            events += (RegulationFallback(at=now, active=change.active, reason=change.reason),)
+            if change.active:  # a trusted lag that is wrong is the one way into a cycle: back to the band
+                self._lag_trusted = self._lag_candidate = None
+                self._agree_w, self._agree_n = 0.0, 0
         self.model.prune(t - s.lag_max_s - _HISTORY_MARGIN_S)
         if self._meter_w is None:
             return None
@@ -476,6 +492,16 @@ class ZsmRegulator:
             # Whatever the filters made of older telegrams, the newest one bounds the load.
             wish = min(max(wish, consistent_lo), consistent_hi)
             wish = clamp_to_mode(apply_start_threshold(wish, s.start_threshold_w), mode, limits)
+        guard = self.cycle_guard
+        hold_s = max(2.0 * self._effect_s, 0.75 * guard.period_s)
+        holding = (
+            s.limit_cycle_fallback and guard.active and last is not None and t - self._last_write_t < hold_s
+        )
+        if holding:
+            # A limit cycle was seen, so the band may be wrong: wait (twice the band's reach, or longer than
+            # the loop's true delay, about half the cycle's period) until this step's effect is in the meter.
+            assert last is not None
+            wish = clamp_to_mode(last, mode, limits)
         direction = (wish > 0) - (wish < 0)
         dwell_hold = (
             direction != 0 and direction != self._direction and t - self._direction_t < s.direction_dwell_s
@@ -486,6 +512,8 @@ class ZsmRegulator:
         write, reason = self._should_write(t, setpoint)
         if waiting:
             reason = "waiting for effect"
+        if holding:
+            reason = "limit cycle: holding"
         inputs: dict[str, Scalar] = {
             "meter_w": self._meter_w,
             "meter_age_s": round(t - self._meter_t, 1),

@@ -24,6 +24,7 @@ from controller.domain.events import (
     DeviceFault,
     LagEstimated,
     MeterReading,
+    RegulationFallback,
     ScheduleLoaded,
     SlotChanged,
     SourceRecovered,
@@ -52,9 +53,17 @@ CAUSE_KINDS: Final = (
     "meter_reading",
     "battery_reading",
     "lag_estimated",
+    "regulation_fallback",
 )
 #: Kinds worth naming when they happened between the command and the moment asked about.
-SINCE_KINDS: Final = ("state_changed", "slot_changed", "source_stale", "source_recovered", "device_fault")
+SINCE_KINDS: Final = (
+    "state_changed",
+    "slot_changed",
+    "source_stale",
+    "source_recovered",
+    "device_fault",
+    "regulation_fallback",
+)
 _SEARCH_WINDOWS: Final = (timedelta(hours=1), timedelta(days=1), timedelta(days=31), timedelta(days=3660))
 _READING_WINDOW: Final = timedelta(minutes=5)
 _MS: Final = timedelta(milliseconds=1)
@@ -143,7 +152,7 @@ def collect_audit_events(log: EventLog, at: datetime) -> list[StoredEvent]:
     cut = (command.at if command is not None else at) + _MS
     if command is not None:
         picked[command.seq] = command
-    for kind in ("schedule_loaded", "slot_changed", "state_changed", "lag_estimated"):
+    for kind in ("schedule_loaded", "slot_changed", "state_changed", "lag_estimated", "regulation_fallback"):
         found = _last_before(log, [kind], cut)
         if found is not None:
             picked[found.seq] = found
@@ -226,6 +235,8 @@ def _step(role: str, stored: StoredEvent, tz: tzinfo, ref: datetime | None) -> A
         )
     elif isinstance(event, LagEstimated):
         words = f"meter lag estimated at {event.lag_s:.1f} s (confidence {event.confidence:.2f}) at {when}"
+    elif isinstance(event, RegulationFallback):
+        words = f"regulation {'fell back' if event.active else 'back to normal'} at {when}: {event.reason}"
     elif isinstance(event, SourceStale):
         words = f"{event.source} went stale at {when} ({event.detail or 'no data'})"
     elif isinstance(event, SourceRecovered):
@@ -313,6 +324,7 @@ def explain_at(events: Iterable[StoredEvent], at: datetime, timezone: str = DEFA
             ("meter", "meter_reading"),
             ("battery", "battery_reading"),
             ("lag", "lag_estimated"),
+            ("fallback", "regulation_fallback"),
         )
         if kind in latest
     ]
