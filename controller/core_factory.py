@@ -15,6 +15,5 @@ def build_core(settings: Settings) -> ControllerCore:
     return ControllerCore(
         settings.limits.domain(),
         ZsmRegulator(regulation.domain()),
-        start_threshold_w=regulation.start_threshold_w,
         target_offset_w=regulation.target_offset_w,
     )

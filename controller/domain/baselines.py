@@ -20,8 +20,7 @@ from controller.domain.regulation import (
     PowerLimits,
     RegulationMode,
     RegulatorDecision,
-    apply_start_threshold,
-    clamp_to_mode,
+    fit_setpoint,
 )
 
 __all__ = ["LaggedOracleRegulator", "NaiveRegulator", "NetLoadTruth", "OracleRegulator"]
@@ -80,7 +79,7 @@ class NaiveRegulator:
         else:
             due = self._meter_new
         setpoint = float(
-            round(clamp_to_mode(self._meter_w + self._battery_w - target_offset_w, mode, limits))
+            round(fit_setpoint(self._meter_w + self._battery_w - target_offset_w, mode, limits, 0.0))
         )
         last = self._writes.last_written
         write = due and (last is None or abs(setpoint - last) >= self.deadband_w)
@@ -115,8 +114,7 @@ class OracleRegulator:
         self, now: datetime, mode: RegulationMode, limits: PowerLimits, target_offset_w: float
     ) -> RegulatorDecision | None:
         net = self._net_at(now)
-        wish = clamp_to_mode(net - target_offset_w, mode, limits)
-        wish = clamp_to_mode(apply_start_threshold(wish, self.start_threshold_w), mode, limits)
+        wish = fit_setpoint(net - target_offset_w, mode, limits, self.start_threshold_w)
         setpoint = float(round(wish))
         write = setpoint != self._writes.last_written
         return RegulatorDecision(battery_w=setpoint, write=write, inputs={"true_net_w": round(net, 1)})

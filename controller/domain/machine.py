@@ -2,7 +2,7 @@
 
 Use (the daemon, the simulator and replay all drive the core this one way)::
 
-    core = ControllerCore(settings.limits.domain(), regulator, start_threshold_w=..., target_offset_w=...)
+    core = ControllerCore(settings.limits.domain(), regulator, target_offset_w=...)
     decided = core.step(now, inputs)    # a tick's inputs (readings, ScheduleLoaded, SourceStale, ...) in,
     log.append_many([*inputs, *decided])   # what the core recorded out, in causal order: persist first,
     # ... then act on the CommandIssued events among them.
@@ -26,11 +26,14 @@ judged on every event from its ``at`` (and on every tick from ``now``); ``Source
 
 Commands: Standby and SafetyLimit → standby; Charging / Discharging → the slot's power clamped to
 :meth:`ControllerCore.effective_limits` (re-issued whenever that changes); NetZero / NetZeroPlus → the
-regulator's set-point, clamped to one direction and the limits, 0 below ``start_threshold_w``. The regulator
+regulator's set-point, which the regulator fits to the direction, the limits and the start threshold
+(:func:`~controller.domain.regulation.fit_setpoint`, the one place); one outside the limits is refused with
+a standby. The regulator
 sees every input through ``observe`` (and every ``CommandIssued``), is ``reset`` on entering a regulated
 state (after observing the triggering input), and is asked to ``decide`` on entry, on each meter reading and
 each tick; its ``events`` are recorded whenever it returns a decision, its set-point is used when ``write``
-is true (always on entry), and a running set-point that no longer fits the limits is clamped at once.
+is true (always on entry), and when a running set-point no longer fits the limits its proposal under the
+new limits is issued at once.
 A ``ScheduleLoaded`` acts only through the slot: if the slot in force changes, ``SlotChanged`` is recorded
 and the policy is read again (its cause ``slot_started``, or ``slot_ended`` for the default).
 
@@ -67,7 +70,7 @@ from controller.domain.events import (
 from controller.domain.inputs import Inputs
 from controller.domain.params import Limits
 from controller.domain.projection import Projection, project
-from controller.domain.regulation import PowerLimits, RegulationMode, Regulator, Scalar, clamp_to_mode
+from controller.domain.regulation import PowerLimits, RegulationMode, Regulator, RegulatorDecision, Scalar
 from controller.domain.schedule import ActiveSlot, Mode
 from controller.domain.states import REGULATED, TRANSITIONS, Fact, Rule, State, decide
 
@@ -128,14 +131,11 @@ class ControllerCore:
         limits: Limits,
         regulator: Regulator,
         *,
-        start_threshold_w: float = 0.0,
         target_offset_w: float = 0.0,
     ) -> None:
-        """``limits``: config limits; ``start_threshold_w``: smallest non-zero regulated set-point;
-        ``target_offset_w``: NetZero grid target when the slot gives none."""
+        """``limits``: config limits; ``target_offset_w``: NetZero grid target when the slot gives none."""
         self.limits = limits
         self.regulator = regulator
-        self.start_threshold_w = start_threshold_w
         self.target_offset_w = target_offset_w
         self.inputs = Inputs(limits)
         self.last_command: Command | None = None
@@ -382,44 +382,54 @@ class ControllerCore:
         self, state: State, trigger: str, now: datetime, entered: bool, limits: PowerLimits
     ) -> None:
         mode = _REGULATION_MODE[state]
+        offset = self.slot.target_offset_w
+        target_offset_w = self.target_offset_w if offset is None else offset
+        decision: RegulatorDecision | None = None
         if entered or trigger in _DECIDE_TRIGGERS:
-            offset = self.slot.target_offset_w
-            decision = self.regulator.decide(
-                now, mode, limits, self.target_offset_w if offset is None else offset
-            )
+            decision = self.regulator.decide(now, mode, limits, target_offset_w)
             if decision is not None:
                 self._pending.extend(decision.events)
                 if decision.write or entered:
-                    command = self._clamp(decision.battery_w, state, limits)
-                    if command != self.last_command:
-                        self._issue(
-                            command,
-                            now,
-                            trigger,
-                            f"{mode} regulator: {decision.battery_w:+.0f} W",
-                            decision.inputs,
-                        )
+                    self._issue_proposal(decision, state, now, trigger, limits, f"{mode} regulator")
                     return
             elif entered:
                 if self.last_command != _STANDBY:
                     self._issue(_STANDBY, now, trigger, f"{mode}: regulator has no data yet")
                 return
         last = self.last_command
-        if last is not None and not self._within(last, state, limits):
-            self._issue(
-                self._clamp(last.battery_w, state, limits),
-                now,
-                trigger,
-                f"{mode}: limits changed, set-point clamped",
-            )
+        if last is None or self._within(last, state, limits):
+            return
+        # The limits changed under a running set-point: the regulator's fitted proposal now, budget or not.
+        if decision is None:
+            decision = self.regulator.decide(now, mode, limits, target_offset_w)
+            if decision is not None:
+                self._pending.extend(decision.events)
+        if decision is None:
+            self._issue(_STANDBY, now, trigger, f"{mode}: limits changed and the regulator has no data")
+        else:
+            self._issue_proposal(decision, state, now, trigger, limits, f"{mode}: limits changed, regulator")
 
-    def _clamp(self, battery_w: float, state: State, limits: PowerLimits) -> Command:
-        """The regulator's set-point fitted to the state's direction and the limits; 0 below the start
-        threshold (the core's safety net; the zsm regulator already proposes fitted set-points)."""
-        watts = clamp_to_mode(battery_w, _REGULATION_MODE[state], limits)
-        if abs(watts) < self.start_threshold_w:
-            watts = 0.0
-        return Command.from_battery_w(watts)
+    def _issue_proposal(
+        self,
+        decision: RegulatorDecision,
+        state: State,
+        now: datetime,
+        trigger: str,
+        limits: PowerLimits,
+        who: str,
+    ) -> None:
+        """Issue a regulator's (already fitted) set-point; one outside the limits is refused: standby."""
+        command = Command.from_battery_w(decision.battery_w)
+        if not self._within(command, state, limits):
+            reason = (
+                f"{who} proposed {decision.battery_w:+.0f} W, outside {state} limits "
+                f"({limits.max_discharge_w} W out / {limits.max_charge_w} W in): standby"
+            )
+            if self.last_command != _STANDBY:
+                self._issue(_STANDBY, now, trigger, reason, decision.inputs)
+            return
+        if command != self.last_command:
+            self._issue(command, now, trigger, f"{who}: {decision.battery_w:+.0f} W", decision.inputs)
 
     @staticmethod
     def _within(command: Command, state: State, limits: PowerLimits) -> bool:

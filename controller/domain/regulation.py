@@ -1,9 +1,11 @@
 """The contract between the state machine and a NetZero / NetZero+ regulator.
 
 The machine owns states and safety; a :class:`Regulator` only proposes a signed battery set-point while
-the machine is in NetZero or NetZeroPlus. The machine feeds the regulator every event it sees (readings,
-its own commands) through :meth:`Regulator.observe`, and asks :meth:`Regulator.decide` on each meter
-reading and tick. Implementations: the zsm regulator and the baselines (naive, oracle, lagged oracle).
+the machine is in NetZero or NetZeroPlus, already fitted by :func:`fit_setpoint` (direction, limits, start
+threshold: the one place they are applied); the machine refuses (standby) a proposal outside the limits.
+The machine feeds the regulator every event it sees (readings, its own commands) through
+:meth:`Regulator.observe`, and asks :meth:`Regulator.decide` on each meter reading and tick.
+Implementations: the zsm regulator and the baselines (naive, oracle, lagged oracle).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "Scalar",
     "apply_start_threshold",
     "clamp_to_mode",
+    "fit_setpoint",
 ]
 
 Scalar = float | int | str | bool | None
@@ -87,3 +90,22 @@ def apply_start_threshold(battery_w: float, threshold_w: float) -> float:
     if magnitude < threshold_w / 2:
         return 0.0
     return threshold_w if battery_w > 0 else -threshold_w
+
+
+def fit_setpoint(battery_w: float, mode: RegulationMode, limits: PowerLimits, threshold_w: float) -> float:
+    """The one place a regulated set-point is fitted: to the mode's direction and the limits, then to the
+    battery's start threshold (:func:`apply_start_threshold`; 0 when even the limit is below it). Every
+    regulator's proposal passes here (written out: it runs a few times a second).
+    """
+    if mode is RegulationMode.NETZERO:
+        cap = float(limits.max_discharge_w)
+        watts = min(max(battery_w, 0.0), cap)
+    else:
+        cap = float(limits.max_charge_w)
+        watts = max(min(battery_w, 0.0), -cap)
+    magnitude = abs(watts)
+    if magnitude >= threshold_w or magnitude == 0.0:
+        return watts
+    if magnitude < threshold_w / 2 or cap < threshold_w:
+        return 0.0
+    return threshold_w if watts > 0 else -threshold_w

@@ -47,8 +47,8 @@ from controller.domain.regulation import (
     RegulationMode,
     RegulatorDecision,
     Scalar,
-    apply_start_threshold,
     clamp_to_mode,
+    fit_setpoint,
 )
 
 __all__ = ["BatteryResponseModel", "LagEstimate", "LagEstimator", "ZsmRegulator"]
@@ -466,10 +466,8 @@ class ZsmRegulator:
             # only echo it one lag later; a real step costs one telegram of delay.
             a, b, c = (w + self.model.at(t_seen - lag) for w, t_seen, _ in recent)
             load_w = max(min(a, b), min(max(a, b), c))
-        wish = clamp_to_mode(load_w - target_offset_w, mode, limits)
-        wish = clamp_to_mode(apply_start_threshold(wish, s.start_threshold_w), mode, limits)
-        if abs(wish) < s.start_threshold_w:
-            wish = 0.0
+        threshold = s.start_threshold_w
+        wish = fit_setpoint(load_w - target_offset_w, mode, limits, threshold)
         band_lo, band_hi = self.lag_band(lag_source)
         b_lo, b_hi = self.model.span(
             seen_t - band_hi - _DEAD_TIME_LATE_S, seen_t - max(0.0, band_lo - _DEAD_TIME_EARLY_S)
@@ -487,11 +485,10 @@ class ZsmRegulator:
             # between these bounds is consistent with what was seen. The last set-point is one of them, so
             # hold it until the effect is certain (acting now could only echo the battery's own step).
             assert last is not None
-            wish = last
+            wish = fit_setpoint(last, mode, limits, threshold)
         else:
             # Whatever the filters made of older telegrams, the newest one bounds the load.
-            wish = min(max(wish, consistent_lo), consistent_hi)
-            wish = clamp_to_mode(apply_start_threshold(wish, s.start_threshold_w), mode, limits)
+            wish = fit_setpoint(min(max(wish, consistent_lo), consistent_hi), mode, limits, threshold)
         guard = self.cycle_guard
         hold_s = max(2.0 * self._effect_s, 0.75 * guard.period_s)
         holding = (
@@ -501,7 +498,7 @@ class ZsmRegulator:
             # A limit cycle was seen, so the band may be wrong: wait (twice the band's reach, or longer than
             # the loop's true delay, about half the cycle's period) until this step's effect is in the meter.
             assert last is not None
-            wish = clamp_to_mode(last, mode, limits)
+            wish = fit_setpoint(last, mode, limits, threshold)
         direction = (wish > 0) - (wish < 0)
         dwell_hold = (
             direction != 0 and direction != self._direction and t - self._direction_t < s.direction_dwell_s

@@ -123,8 +123,21 @@ TRIGGERS: Final = tuple(dict.fromkeys(rule.trigger for rule in POLICY))
 _RULES_FROM: Final = {state: tuple(rule for rule in POLICY if state in rule.sources) for state in State}
 
 
+_DECIDED: dict[tuple[State, frozenset[Fact]], Rule] = {}  # a pure function of few inputs: remembered
+
+
 def decide(state: State, facts: frozenset[Fact]) -> Rule:
     """The first rule of :data:`POLICY` that applies in ``state`` given ``facts``."""
+    key = (state, facts)
+    rule = _DECIDED.get(key)
+    if rule is None:
+        rule = _first_rule(state, facts)
+        if len(_DECIDED) < 4096:  # 6 states x the fact combinations that occur: bounded all the same
+            _DECIDED[key] = rule
+    return rule
+
+
+def _first_rule(state: State, facts: frozenset[Fact]) -> Rule:
     for rule in _RULES_FROM[state]:
         if facts.issuperset(rule.conditions):
             return rule

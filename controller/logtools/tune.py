@@ -246,12 +246,7 @@ def _simulate(
         start=reconstruction.start,
         target_offset_w=params.target_offset_w,
     )
-    result = run_closed_loop(
-        scenario,
-        ZsmRegulator(regulation.domain()),
-        controller="zsm",
-        start_threshold_w=regulation.start_threshold_w,
-    )
+    result = run_closed_loop(scenario, ZsmRegulator(regulation.domain()), controller="zsm")
     return result.metrics, result.wall_s
 
 

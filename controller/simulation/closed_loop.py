@@ -257,7 +257,6 @@ def run_closed_loop(
     controller: str = "custom",
     event_sink: EventSink | None = None,
     progress: Callable[[int], None] | None = None,
-    start_threshold_w: float | None = None,
 ) -> SimResult:
     """Run ``regulator`` inside the real core against the scenario's plant and compute the metrics.
 
@@ -271,8 +270,7 @@ def run_closed_loop(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        threshold = scenario.battery.start_threshold_w if start_threshold_w is None else start_threshold_w
-        logged, members = _run(scenario, regulator, series, lag_estimates, event_sink, progress, threshold)
+        logged, members = _run(scenario, regulator, series, lag_estimates, event_sink, progress)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -298,18 +296,12 @@ def _run(
     lag_estimates: list[tuple[float, float, float]],
     event_sink: EventSink | None,
     progress: Callable[[int], None] | None,
-    start_threshold_w: float,
 ) -> tuple[int, tuple[MemberSummary, ...]]:
     house = scenario.household
     battery, side = _battery_side(scenario)
     meter = MeterPlant(scenario.meter)
     start = scenario.start
-    core = ControllerCore(
-        scenario.limits.domain(),
-        regulator,
-        start_threshold_w=start_threshold_w,
-        target_offset_w=scenario.target_offset_w,
-    )
+    core = ControllerCore(scenario.limits.domain(), regulator, target_offset_w=scenario.target_offset_w)
     read_every = max(1, int(scenario.battery_read_interval_s))
     setpoint = 0.0
     meter_w: float | None = None

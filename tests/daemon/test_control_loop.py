@@ -47,7 +47,6 @@ def make_loop(site: Site, log: EventLog) -> ControlLoop:
     core = ControllerCore(
         LimitSettings().domain(),
         ZsmRegulator(regulation.domain()),
-        start_threshold_w=regulation.start_threshold_w,
     )
     battery = ZendureClient(site.zendure.url.removeprefix("http://"), clock=site.clock)
     meter = HomeWizardV1Meter(site.meter.url.removeprefix("http://"), clock=site.clock)

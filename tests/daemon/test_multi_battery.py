@@ -59,9 +59,7 @@ def settings_for(site: LoopbackBankSite, tmp: Path) -> Settings:
 def make_loop(site: LoopbackBankSite, settings: Settings, log: EventLog) -> ControlLoop:
     devices = build_devices(settings, site.clock)
     reg = settings.regulation
-    core = ControllerCore(
-        settings.limits.domain(), ZsmRegulator(reg.domain()), start_threshold_w=reg.start_threshold_w
-    )
+    core = ControllerCore(settings.limits.domain(), ZsmRegulator(reg.domain()))
     return ControlLoop(
         core=core,
         log=log,

@@ -305,3 +305,19 @@ def test_an_estimate_outside_the_band_is_never_trusted() -> None:
     for _ in range(6):
         regulator._confirm(LagEstimate(lag_s=4.0, confidence=0.6, evidence_w=800.0))  # within resolution
     assert regulator.lag_in_use() == (4.0, "estimate")
+
+
+def test_fit_setpoint_is_clamp_then_start_threshold_then_clamp() -> None:
+    """The written-out fit equals its definition over a grid of wishes, limits and thresholds."""
+    from controller.domain.regulation import apply_start_threshold, clamp_to_mode, fit_setpoint
+
+    for mode in RegulationMode:
+        for cap in (0, 20, 49, 50, 60, 800):
+            limits = PowerLimits(max_discharge_w=cap, max_charge_w=cap)
+            for threshold in (0.0, 50.0):
+                for wish in (-900.0, -70.0, -40.0, -20.0, -0.5, 0.0, 0.5, 20.0, 25.0, 40.0, 70.0, 900.0):
+                    defined = clamp_to_mode(
+                        apply_start_threshold(clamp_to_mode(wish, mode, limits), threshold), mode, limits
+                    )
+                    defined = 0.0 if abs(defined) < threshold else defined
+                    assert fit_setpoint(wish, mode, limits, threshold) == defined, (mode, cap, wish)

@@ -20,7 +20,7 @@ from controller.domain.events import (
     StateChanged,
 )
 from controller.domain.machine import ControllerCore
-from controller.domain.regulation import PowerLimits, RegulationMode, RegulatorDecision
+from controller.domain.regulation import PowerLimits, RegulationMode, RegulatorDecision, fit_setpoint
 from controller.settings import LimitSettings
 
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)  # a Monday
@@ -32,8 +32,15 @@ class ProportionalRegulator:
     Its memory comes only from ``observe``: the last meter reading and the last command issued.
     """
 
-    def __init__(self, gain: float = 1.0, deadband_w: float = 20.0, emit_lag: bool = False) -> None:
+    def __init__(
+        self,
+        gain: float = 1.0,
+        deadband_w: float = 20.0,
+        emit_lag: bool = False,
+        start_threshold_w: float = 0.0,
+    ) -> None:
         self.gain = gain
+        self.start_threshold_w = start_threshold_w
         self.deadband_w = deadband_w
         self.emit_lag = emit_lag
         self.grid_w: float | None = None
@@ -56,14 +63,15 @@ class ProportionalRegulator:
     ) -> RegulatorDecision | None:
         if self.grid_w is None:
             return None
-        target = self.commanded_w + self.gain * (self.grid_w - target_offset_w)
+        raw = self.commanded_w + self.gain * (self.grid_w - target_offset_w)
+        target = fit_setpoint(raw, mode, limits, self.start_threshold_w)
         events: tuple[EventBase, ...] = ()
         if self.emit_lag:
             events = (LagEstimated(at=now, lag_s=20.0, confidence=0.5),)
         return RegulatorDecision(
             battery_w=target,
             write=abs(target - self.commanded_w) >= self.deadband_w,
-            inputs={"reg_grid_w": self.grid_w, "reg_target_w": target, "reg_mode": mode.value},
+            inputs={"reg_grid_w": self.grid_w, "reg_target_w": raw, "reg_mode": mode.value},
             events=events,
         )
 
@@ -139,7 +147,6 @@ def make_driver(
 ) -> Driver:
     core = ControllerCore(
         LimitSettings(**limits).domain(),
-        regulator or ProportionalRegulator(),
-        start_threshold_w=start_threshold_w,
+        regulator or ProportionalRegulator(start_threshold_w=start_threshold_w),
     )
     return Driver(core)

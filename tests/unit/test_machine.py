@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from transitions import Machine
@@ -14,6 +14,7 @@ from controller.domain.events import (
     SlotChanged,
     StateChanged,
 )
+from controller.domain.regulation import PowerLimits, RegulationMode, RegulatorDecision
 from controller.domain.states import POLICY, REGULATED, TRANSITIONS, TRIGGERS, State
 from tests.unit._core_support import T0, Driver, ProportionalRegulator, make_driver, schedule_of
 
@@ -394,7 +395,7 @@ def test_netzero_plus_charges_only() -> None:
     assert driver.commands(driver.meter(2000.0)) == [Command.standby()]
 
 
-def test_netzero_limit_drop_clamps_the_running_set_point() -> None:
+def test_netzero_limit_drop_refits_the_running_set_point_at_once() -> None:
     driver = make_driver()
     driver.battery(50.0)
     driver.meter(600.0)
@@ -402,7 +403,36 @@ def test_netzero_limit_drop_clamps_the_running_set_point() -> None:
     assert driver.commands() == [Command.discharge(600)]
     events = driver.battery(50.0, max_discharge_w=200)
     assert driver.commands(events) == [Command.discharge(200)]
-    assert "clamped" in events[-1].reason  # type: ignore[attr-defined]
+    assert "limits changed" in events[-1].reason  # type: ignore[attr-defined]
+
+
+class _RogueRegulator(ProportionalRegulator):
+    """Once ``rogue``, proposes whatever it computes, unfitted (breaks the Regulator contract)."""
+
+    rogue = False
+
+    def decide(
+        self, now: datetime, mode: RegulationMode, limits: PowerLimits, target_offset_w: float
+    ) -> RegulatorDecision | None:
+        if not self.rogue or self.grid_w is None:
+            return super().decide(now, mode, limits, target_offset_w)
+        return RegulatorDecision(battery_w=self.grid_w + 1000.0, write=True)
+
+
+def test_a_proposal_outside_the_limits_is_refused_with_standby_never_clamped() -> None:
+    regulator = _RogueRegulator()
+    driver = make_driver(regulator)
+    driver.battery(50.0)
+    driver.meter(600.0)
+    assert driver.commands(driver.schedule(schedule_of("netzero"))) == [Command.discharge(600)]
+    regulator.rogue = True
+    driver.advance(1)
+    events = driver.meter(500.0)
+    issued = [e for e in events if isinstance(e, CommandIssued)]
+    assert [e.command for e in issued] == [Command.standby()]  # not a discharge of 1500 W, not 800 W
+    assert "+1500 W, outside NetZero limits (800 W out" in issued[0].reason
+    driver.advance(1)
+    assert driver.commands(driver.meter(400.0)) == []  # still refused; standby already in force
 
 
 def test_start_threshold_and_target_offset() -> None:
@@ -412,7 +442,10 @@ def test_start_threshold_and_target_offset() -> None:
     events = driver.schedule(schedule_of("netzero", target_offset_w=-100.0))
     assert driver.commands(events) == [Command.discharge(130)]
     driver.advance(1)
-    assert driver.commands(driver.meter(-200.0)) == [Command.standby()]  # proposes 30 W: below 50 W
+    # one rule for the start threshold (fit_setpoint): 30 W is nearer 50 W than 0, 15 W is nearer 0
+    assert driver.commands(driver.meter(-200.0)) == [Command.discharge(50)]
+    driver.advance(1)
+    assert driver.commands(driver.meter(-135.0)) == [Command.standby()]  # proposes 50 - 35 = 15 W
 
 
 def test_regulator_without_data_gives_standby_on_entry() -> None:

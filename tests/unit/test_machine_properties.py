@@ -207,7 +207,7 @@ def test_random_inputs_never_give_an_unsafe_or_unexplained_command(
     ops: list[tuple[str, float, Any]], gain: float, threshold: float
 ) -> None:
     driver = make_driver(
-        ProportionalRegulator(gain=gain, deadband_w=10.0), start_threshold_w=threshold, **LIMITS
+        ProportionalRegulator(gain=gain, deadband_w=10.0, start_threshold_w=threshold), **LIMITS
     )
     world = World()
     for op in ops:
