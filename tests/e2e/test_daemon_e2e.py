@@ -15,7 +15,10 @@ from tests.e2e.world import world
 def test_daemon_follows_the_schedule_and_the_server_gets_every_event_once(tmp_path: Path) -> None:
     with world(tmp_path) as w:
         proc = w.start_daemon()
-        w.wait_until(10.5)  # charge, discharge, NetZero and NetZero+ slots have passed
+        # charge, discharge and NetZero slots have passed; NetZero+ (from minute 7, with the PV surplus) has
+        # asked the battery to charge (discharge and standby write inputLimit 0, so this is NetZero+'s)
+        w.wait_until(7.0)
+        w.poll(lambda: w.zendure.settings.inputLimit > 0, what="NetZero+ charging from the surplus")
         assert proc.poll() is None, w.daemon_log()
         assert w.stop_daemon(proc) == 0, w.daemon_log()
 
