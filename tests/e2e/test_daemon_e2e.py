@@ -55,11 +55,17 @@ def test_kill_9_and_restart_loses_and_duplicates_nothing(tmp_path: Path) -> None
     limits = "\n[limits]\nmeter_stale_s = 120\nbattery_stale_s = 120\n"
     with world(tmp_path, extra_config=limits) as w:
         first = w.start_daemon("first")
-        w.wait_until(5.0)  # inside the NetZero slot
+        w.wait_until(4.0)  # the NetZero slot (minutes 4 to 7) begins; kill once the daemon is in it
+        w.poll(lambda: w.api("status").get("state") == "NetZero", what="the first daemon in NetZero")
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
         second = w.start_daemon("second")
-        w.wait_until(6.5)
+        w.poll(
+            lambda: " started: " in (tmp_path / "second.log").read_text(errors="replace"),
+            timeout_s=60,
+            what="the second daemon started",
+        )
+        w.wait_minutes(0.5)  # its ticks in the slot, which must not pass through Standby
         assert w.stop_daemon(second) == 0, w.daemon_log()
 
         log = w.open_log()
