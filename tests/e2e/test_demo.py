@@ -55,7 +55,7 @@ def test_quick_start_demo_from_a_fresh_clone(tmp_path: Path) -> None:
         "--speed",
         "20",
         "--ticks",
-        "420",
+        "330",  # the demo's charge and discharge slots, then a minute and a half of NetZero
         "--dir",
         str(data),
     ]
