@@ -15,7 +15,10 @@ from tests.e2e.world import world
 def test_daemon_follows_the_schedule_and_the_server_gets_every_event_once(tmp_path: Path) -> None:
     with world(tmp_path) as w:
         proc = w.start_daemon()
-        w.wait_until(10.5)  # charge, discharge, NetZero and NetZero+ slots have passed
+        # charge, discharge and NetZero slots have passed; NetZero+ (from minute 7, with the PV surplus) has
+        # asked the battery to charge (discharge and standby write inputLimit 0, so this is NetZero+'s)
+        w.wait_until(7.0)
+        w.poll(lambda: w.zendure.settings.inputLimit > 0, what="NetZero+ charging from the surplus")
         assert proc.poll() is None, w.daemon_log()
         assert w.stop_daemon(proc) == 0, w.daemon_log()
 
@@ -52,11 +55,17 @@ def test_kill_9_and_restart_loses_and_duplicates_nothing(tmp_path: Path) -> None
     limits = "\n[limits]\nmeter_stale_s = 120\nbattery_stale_s = 120\n"
     with world(tmp_path, extra_config=limits) as w:
         first = w.start_daemon("first")
-        w.wait_until(5.0)  # inside the NetZero slot
+        w.wait_until(4.0)  # the NetZero slot (minutes 4 to 7) begins; kill once the daemon is in it
+        w.poll(lambda: w.api("status").get("state") == "NetZero", what="the first daemon in NetZero")
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
         second = w.start_daemon("second")
-        w.wait_until(6.5)
+        w.poll(
+            lambda: " started: " in (tmp_path / "second.log").read_text(errors="replace"),
+            timeout_s=60,
+            what="the second daemon started",
+        )
+        w.wait_minutes(0.5)  # its ticks in the slot, which must not pass through Standby
         assert w.stop_daemon(second) == 0, w.daemon_log()
 
         log = w.open_log()

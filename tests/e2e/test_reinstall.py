@@ -22,7 +22,7 @@ def test_a_reinstalled_daemon_continues_the_sites_history(tmp_path: Path) -> Non
     with world(tmp_path) as w:
         first = w.start_daemon("first")
         w.poll(lambda: w.server_event_count() > 0, timeout_s=120, what="the first daemon running")
-        w.wait_until(3.0)
+        w.wait_minutes(1.0)  # a minute of readings (the chart's buckets are minutes)
         assert w.stop_daemon(first) == 0, w.daemon_log()
         log = w.open_log()
         first_id, first_count = log.identity().log_id, log.count()
@@ -34,7 +34,7 @@ def test_a_reinstalled_daemon_continues_the_sites_history(tmp_path: Path) -> Non
 
         second = w.start_daemon("second")
         w.poll(lambda: w.server_event_count() > first_count, timeout_s=120, what="the second daemon running")
-        w.wait_until(6.0)
+        w.wait_minutes(1.0)
         assert w.stop_daemon(second) == 0, w.daemon_log()
         log = w.open_log()
         second_id, second_count, second_last = log.identity().log_id, log.count(), log.last_seq()

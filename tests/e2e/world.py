@@ -85,6 +85,11 @@ class World:
             assert time.monotonic() < deadline, "the world clock stopped?"
             time.sleep(min(0.2, max(0.01, (target - self.clock.now()).total_seconds() / self.clock.speed)))
 
+    def wait_minutes(self, virtual_minutes: float, timeout_s: float = 120.0) -> None:
+        """Block for ``virtual_minutes`` of the shared clock from now (bounded)."""
+        elapsed = (self.clock.now() - self.start).total_seconds() / 60
+        self.wait_until(elapsed + virtual_minutes, timeout_s)
+
     def poll(self, condition: Callable[[], bool], timeout_s: float = 30.0, what: str = "condition") -> None:
         deadline = time.monotonic() + timeout_s
         while not condition():
