@@ -7,6 +7,18 @@ rows of kinds this version does not know are kept in the database and skipped on
 
 Rows name their kind by a small id from the ``event_kinds`` table (a 1-byte integer instead of a name
 on every row); times are epoch milliseconds, in the ``at`` column and inside payloads.
+
+A SQLite log (the daemon's) is read and written through :mod:`sqlite3` alone, in plain SQL: SQLAlchemy
+(20 MB resident) is loaded only for a PostgreSQL log, for :attr:`EventLog.engine`, and for a migration.
+
+Durability on SQLite (WAL): a transaction that holds anything but readings and tick markers (a command,
+a state change, a schedule, ...) is committed with ``synchronous=FULL``: it is on the disk before the
+append returns, so it survives a power cut, and a command reaches the battery only after that. A
+transaction of readings and tick markers only is committed with ``synchronous=NORMAL`` (in the WAL, safe
+from a crash of the process but not yet from a power cut) unless the last synced commit is
+:data:`SYNC_EVERY_S` old; each synced commit (or :meth:`EventLog.sync`) makes everything before it durable
+too. A power cut can so lose at most the last few seconds of readings, never a decision, and the
+forwarder ships only what is durable (it calls :meth:`EventLog.sync` first).
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 import uuid
@@ -21,29 +34,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy import BigInteger, ColumnElement, Connection, Engine, Table, func, insert, select, type_coerce
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 
 from controller import __version__
 from controller.clock import Clock, SystemClock
 from controller.domain.events import COMPACT, EventBase, event_kinds
 from controller.domain.upcasting import upcast
-from storage.database import create_db_engine, sqlite_url
-from storage.migrate import upgrade
-from storage.schema import (
-    HIGH_VOLUME_MAX_KIND_ID,
-    EventKindRow,
-    EventRow,
-    LogIdentityRow,
-    from_millis,
-    to_millis,
-)
+from storage.columns import HIGH_VOLUME_MAX_KIND_ID, SEEDED_KINDS, from_millis, to_millis
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 __all__ = [
+    "SYNC_EVERY_S",
     "EventLog",
     "EventLogError",
     "LogIdentity",
@@ -55,24 +60,16 @@ __all__ = [
 
 LOGGER = logging.getLogger(__name__)
 
-_TABLE: Table = EventRow.__table__  # type: ignore[assignment]
-_KINDS: Table = EventKindRow.__table__  # type: ignore[assignment]
-_IDENTITY: Table = LogIdentityRow.__table__  # type: ignore[assignment]
-_SELECT = "SELECT seq, at, kind_id, payload, site_id, schema_version, software_version FROM events"
+_COLUMNS = "seq, at, kind_id, payload, site_id, schema_version, software_version"
 _INSERT = (
     "INSERT INTO events (at, kind_id, payload, site_id, schema_version, software_version) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
-_STREAM_COLUMNS = (
-    _TABLE.c.seq,
-    type_coerce(_TABLE.c.at, BigInteger()).label("at_ms"),  # raw epoch milliseconds
-    _TABLE.c.kind_id,
-    _TABLE.c.payload,
-    _TABLE.c.site_id,
-    _TABLE.c.schema_version,
-    _TABLE.c.software_version,
-)
 STREAM_BATCH = 1_000  # larger batches keep more objects alive and make the GC work harder
+SYNC_EVERY_S: Final = 5.0
+"""Readings-only transactions are made durable (``synchronous=FULL``) at least this often."""
+_UNSYNCED_KINDS: Final = frozenset(SEEDED_KINDS.values())
+BUSY_TIMEOUT_MS: Final = 5_000
 
 
 class EventLogError(Exception):
@@ -138,27 +135,129 @@ def decode_payload(kind: str, at: datetime, payload: dict[str, Any], schema_vers
         return None
 
 
+class _SqliteFile:
+    """A SQLite file reached through :mod:`sqlite3`: pooled reading connections, WAL, a busy timeout."""
+
+    dialect = "sqlite"
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.wal = True
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection in autocommit mode (transactions are explicit), set up like the engine's."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.wal = str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower() == "wal"
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        return connection
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Any]:
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = self.connect()
+        try:
+            yield connection
+        finally:
+            with self._lock:
+                self._idle.append(connection)
+
+    def sql(self, text: str) -> str:
+        return text
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._idle:
+                connection.close()
+            self._idle.clear()
+
+
+class _EngineDatabase:
+    """A database behind a SQLAlchemy engine (PostgreSQL), through the engine's pooled DB-API connections."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.errors: tuple[type[Exception], ...] = (engine.dialect.loaded_dbapi.Error,)
+        self._mark = "?" if engine.dialect.paramstyle in ("qmark", "numeric") else "%s"
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Any]:
+        connection = self.engine.raw_connection()
+        try:
+            yield connection
+        finally:
+            with contextlib.suppress(*self.errors):
+                connection.rollback()
+            connection.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        connection = self.engine.raw_connection()
+        try:
+            yield connection
+            connection.commit()
+        except BaseException:
+            with contextlib.suppress(*self.errors):
+                connection.rollback()
+            raise
+        finally:
+            connection.close()
+
+    def sql(self, text: str) -> str:
+        return text if self._mark == "?" else text.replace("?", self._mark)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
 class EventLog:
     """Append and read events of one site in a SQLite or PostgreSQL database."""
 
-    def __init__(self, engine: Engine, site_id: str, software_version: str = __version__) -> None:
-        self.engine = engine
+    def __init__(
+        self, database: Engine | Path | str, site_id: str, software_version: str = __version__
+    ) -> None:
+        """``database``: the path of a SQLite file, or an engine (a SQLite file's, or PostgreSQL's)."""
         self.site_id = site_id
         self.software_version = software_version
+        self._engine: Engine | None = None
+        self._db: _SqliteFile | _EngineDatabase
+        if isinstance(database, (str, Path)):
+            self._db = _SqliteFile(Path(database))
+        elif database.dialect.name == "sqlite" and database.url.database not in (None, "", ":memory:"):
+            self._engine = database
+            self._db = _SqliteFile(Path(database.url.database))
+        else:
+            self._engine = database
+            self._db = _EngineDatabase(database)
+        self._failures: tuple[type[Exception], ...] = (*self._db.errors, ValueError)
         self._models = event_kinds()
         self._kind_ids: dict[str, int] = {}
         self._kind_names: dict[int, str] = {}
         self._skipped_kinds: set[str] = set()
-        placeholder = "?" if engine.dialect.paramstyle in ("qmark", "numeric") else "%s"
-        self._sql_after = f"{_SELECT} WHERE seq > {placeholder} ORDER BY seq LIMIT {placeholder}"
-        self._sqlite = engine.dialect.name == "sqlite"
-        self._writer: Any = None  # SQLite: one DB-API connection kept for appends (the daemon's hot path)
+        self._writer: sqlite3.Connection | None = None  # SQLite: the one connection appends go through
         self._writer_lock = threading.Lock()
+        self._synchronous = "FULL"
+        self._monotonic = SystemClock().monotonic  # real seconds: how old the unsynced commits are
+        self._synced_at = float("-inf")
+        self._unsynced = False
         self._identity: LogIdentity | None = None
 
     @classmethod
     def open(cls, url: str, site_id: str, *, migrate: bool = True) -> EventLog:
         """Open (and by default migrate) the database at ``url``; a new log gets its identity here."""
+        if url.startswith(("sqlite:///", "sqlite+pysqlite:///")) and not url.endswith(":memory:"):
+            return cls.open_sqlite(url.split(":///", 1)[1], site_id, migrate=migrate)
+        from storage.database import create_db_engine
+        from storage.migrate import upgrade
+
         engine = create_db_engine(url)
         log = cls(engine, site_id)
         if migrate:
@@ -168,8 +267,26 @@ class EventLog:
 
     @classmethod
     def open_sqlite(cls, path: Path | str, site_id: str = "home", *, migrate: bool = True) -> EventLog:
-        """Open (and by default migrate) the SQLite file at ``path``."""
-        return cls.open(sqlite_url(path), site_id, migrate=migrate)
+        """Open (and by default migrate) the SQLite file at ``path``, without loading SQLAlchemy unless
+        a migration is due (see :func:`storage.migrate.upgrade_sqlite`)."""
+        if migrate:
+            from storage.migrate import upgrade_sqlite
+
+            upgrade_sqlite(path)
+        log = cls(Path(path), site_id)
+        if migrate:
+            log.identity()  # created with the log, before its first event
+        return log
+
+    @property
+    def engine(self) -> Engine:
+        """A SQLAlchemy engine on the log's database (made on first use, for tools and tests)."""
+        if self._engine is None:
+            from storage.database import create_db_engine, sqlite_url
+
+            assert isinstance(self._db, _SqliteFile)
+            self._engine = create_db_engine(sqlite_url(self._db.path))
+        return self._engine
 
     def close(self) -> None:
         """Release the database connections."""
@@ -177,7 +294,82 @@ class EventLog:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
-        self.engine.dispose()
+        self._db.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    # -- plumbing --------------------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only statement (``?`` placeholders)."""
+        with self._db.reading() as connection:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._db.sql(sql), tuple(params))
+                return [tuple(row) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+
+    @contextlib.contextmanager
+    def _transaction(self, *, sync: bool = True) -> Iterator[Any]:
+        """A write transaction yielding a cursor. SQLite: the kept writer connection under its lock,
+        ``BEGIN IMMEDIATE`` (the write lock, so new rowids are consecutive), synced per ``sync``."""
+        db = self._db
+        if isinstance(db, _EngineDatabase):
+            with db.transaction() as connection:
+                cursor = connection.cursor()
+                try:
+                    yield cursor
+                finally:
+                    cursor.close()
+            return
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = db.connect()
+                self._synchronous = "FULL"
+            writer = self._writer
+            mode = "FULL" if sync or not db.wal else "NORMAL"
+            if mode != self._synchronous:
+                writer.execute(f"PRAGMA synchronous = {mode}")
+                self._synchronous = mode
+            writer.execute("BEGIN IMMEDIATE")
+            cursor = writer.cursor()
+            try:
+                yield cursor
+                writer.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    writer.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
+            if mode == "FULL":
+                self._synced_at = self._monotonic()
+                self._unsynced = False
+            else:
+                self._unsynced = True
+
+    @property
+    def unsynced(self) -> bool:
+        """Whether committed events wait in the WAL for a sync (a power cut could still take them back)."""
+        return self._unsynced
+
+    def sync(self) -> None:
+        """Make every committed event durable (a power cut cannot lose it); cheap when they are already."""
+        db = self._db
+        if not isinstance(db, _SqliteFile):
+            return
+        with self._writer_lock:
+            if not self._unsynced:
+                return
+            with contextlib.suppress(FileNotFoundError):  # no WAL: nothing waits in it
+                fd = os.open(f"{db.path}-wal", os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            self._synced_at = self._monotonic()
+            self._unsynced = False
 
     # -- identity --------------------------------------------------------------------------------------
 
@@ -185,15 +377,16 @@ class EventLog:
         """The log's identity, created on first use (a new log: first seq 1; an older log: after its last)."""
         if self._identity is not None:
             return self._identity
-        with self.engine.begin() as connection:
-            row = connection.execute(select(_IDENTITY.c.log_id, _IDENTITY.c.first_seq)).first()
+        with self._transaction() as cursor:
+            cursor.execute("SELECT log_id, first_seq FROM log_identity")
+            row = cursor.fetchone()
             if row is None:
-                last = connection.execute(select(func.max(_TABLE.c.seq))).scalar()
+                cursor.execute("SELECT max(seq) FROM events")
+                last = cursor.fetchone()[0]
                 log_id, first_seq = uuid.uuid4().hex, int(last or 0) + 1
-                connection.execute(
-                    insert(_IDENTITY).values(
-                        log_id=log_id, first_seq=first_seq, created_at=(clock or SystemClock()).now()
-                    )
+                cursor.execute(
+                    self._db.sql("INSERT INTO log_identity (log_id, first_seq, created_at) VALUES (?, ?, ?)"),
+                    (log_id, first_seq, to_millis((clock or SystemClock()).now())),
                 )
                 LOGGER.info("event log identity %s created (first seq %d)", log_id, first_seq)
             else:
@@ -203,48 +396,44 @@ class EventLog:
 
     # -- kinds -----------------------------------------------------------------------------------------
 
-    def _load_kinds(self, connection: Connection) -> None:
-        for kind_id, name in connection.execute(select(_KINDS.c.id, _KINDS.c.name)):
+    def _load_kinds(self) -> None:
+        for kind_id, name in self._query("SELECT id, name FROM event_kinds"):
             self._kind_ids[name] = int(kind_id)
             self._kind_names[int(kind_id)] = name
 
-    def _ensure_kinds(self, connection: Connection, names: set[str]) -> dict[str, int]:
+    def _ensure_kinds(self, cursor: Any, names: set[str]) -> dict[str, int]:
         """Ids of ``names``, registering new kinds inside the caller's transaction."""
         missing = names - self._kind_ids.keys()
         if not missing:
             return self._kind_ids
         ids = dict(self._kind_ids)
-        dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
         for name in sorted(missing):
-            connection.execute(dialect.insert(_KINDS).values(name=name).on_conflict_do_nothing())
-            ids[name] = int(connection.execute(select(_KINDS.c.id).where(_KINDS.c.name == name)).scalar_one())
+            cursor.execute(
+                self._db.sql("INSERT INTO event_kinds (name) VALUES (?) ON CONFLICT DO NOTHING"), (name,)
+            )
+            cursor.execute(self._db.sql("SELECT id FROM event_kinds WHERE name = ?"), (name,))
+            ids[name] = int(cursor.fetchone()[0])
         return ids
 
-    def _kind_name(self, connection: Connection, kind_id: int) -> str:
+    def _kind_name(self, kind_id: int) -> str:
         name = self._kind_names.get(kind_id)
         if name is None:
-            self._load_kinds(connection)
+            self._load_kinds()
             name = self._kind_names.get(kind_id, f"unknown#{kind_id}")
         return name
 
     # -- writing ---------------------------------------------------------------------------------------
-
-    def _row(self, event: EventBase, kind_ids: dict[str, int]) -> dict[str, Any]:
-        return {
-            "at": event.at,
-            "kind_id": kind_ids[event.kind],
-            "payload": encode_payload(event),
-            "site_id": self.site_id,
-            "schema_version": type(event).schema_version,
-            "software_version": self.software_version,
-        }
 
     def append(self, event: EventBase) -> int:
         """Append one event in its own transaction; returns its ``seq``."""
         return self.append_many([event])[0]
 
     def append_many(self, events: Sequence[EventBase]) -> list[int]:
-        """Append ``events`` in one transaction (all or nothing); returns their ``seq`` values in order."""
+        """Append ``events`` in one transaction (all or nothing); returns their ``seq`` values in order.
+
+        On SQLite the transaction is synced to the disk unless it holds readings and tick markers only
+        and the last synced one is less than :data:`SYNC_EVERY_S` old (see the module's docstring).
+        """
         if not events:
             return []
         for event in events:
@@ -252,72 +441,51 @@ class EventLog:
                 raise EventLogError(f"not an event: {event!r}")
             if event.kind not in self._models:
                 raise EventLogError(f"unknown event kind {event.kind!r}")
-        if self._sqlite and all(event.kind in self._kind_ids for event in events):
-            return self._append_sqlite(events)
-        statement = insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_order=True)
         try:
-            with self.engine.begin() as connection:
-                kind_ids = self._ensure_kinds(connection, {event.kind for event in events})
-                rows = [self._row(event, kind_ids) for event in events]
-                seqs = [int(seq) for seq in connection.execute(statement, rows).scalars().all()]
-        except (SQLAlchemyError, ValueError) as err:
+            rows = [
+                (to_millis(event.at), event.kind, encode_payload(event), type(event).schema_version)
+                for event in events
+            ]
+        except ValueError as err:
+            raise EventLogError(f"append of {len(events)} event(s) failed: {err}") from err
+        sync = (
+            any(event.kind not in _UNSYNCED_KINDS for event in events)
+            or self._monotonic() - self._synced_at >= SYNC_EVERY_S
+        )
+        site, version = self.site_id, self.software_version
+        try:
+            with self._transaction(sync=sync) as cursor:
+                kind_ids = self._ensure_kinds(cursor, {event.kind for event in events})
+                values = [
+                    (at, kind_ids[kind], payload, site, schema, version) for at, kind, payload, schema in rows
+                ]
+                if isinstance(self._db, _SqliteFile):
+                    cursor.executemany(_INSERT, values)
+                    cursor.execute("SELECT last_insert_rowid()")
+                    last = int(cursor.fetchone()[0])
+                    seqs = list(range(last - len(values) + 1, last + 1))
+                else:
+                    insert = self._db.sql(_INSERT + " RETURNING seq")
+                    seqs = []
+                    for value in values:
+                        cursor.execute(insert, value)
+                        seqs.append(int(cursor.fetchone()[0]))
+        except self._failures as err:
             raise EventLogError(f"append of {len(events)} event(s) failed: {err}") from err
         if kind_ids is not self._kind_ids:  # committed: the new kinds exist now
             self._kind_ids = kind_ids
             self._kind_names = {kind_id: name for name, kind_id in kind_ids.items()}
         return seqs
 
-    def _append_sqlite(self, events: Sequence[EventBase]) -> list[int]:
-        """The same append as the SQLAlchemy path, on a kept DB-API connection (a tenth of the CPU).
-
-        Inside ``BEGIN IMMEDIATE`` this connection holds the write lock, so the new rowids are consecutive
-        and end at ``last_insert_rowid()``.
-        """
-        kind_ids = self._kind_ids
-        try:
-            rows = [
-                (
-                    to_millis(event.at),
-                    kind_ids[event.kind],
-                    encode_payload(event),
-                    self.site_id,
-                    type(event).schema_version,
-                    self.software_version,
-                )
-                for event in events
-            ]
-        except ValueError as err:
-            raise EventLogError(f"append of {len(events)} event(s) failed: {err}") from err
-        with self._writer_lock:
-            try:
-                if self._writer is None:
-                    self._writer = self.engine.raw_connection()
-                writer = self._writer
-                writer.execute("BEGIN IMMEDIATE")
-                try:
-                    writer.executemany(_INSERT, rows)
-                    last = int(writer.execute("SELECT last_insert_rowid()").fetchone()[0])
-                    writer.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        writer.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as err:
-                raise EventLogError(f"append of {len(events)} event(s) failed: {err}") from err
-        return list(range(last - len(rows) + 1, last + 1))
-
     # -- reading ---------------------------------------------------------------------------------------
 
     def last_seq(self) -> int:
         """The highest ``seq`` in the log (0 when empty)."""
-        with self.engine.connect() as connection:
-            value = connection.execute(select(func.max(_TABLE.c.seq))).scalar()
-        return int(value or 0)
+        return int(self._query("SELECT max(seq) FROM events")[0][0] or 0)
 
     def count(self) -> int:
         """Number of rows in the log (all kinds)."""
-        with self.engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(_TABLE)).scalar() or 0)
+        return int(self._query("SELECT count(*) FROM events")[0][0] or 0)
 
     def read_after(self, seq: int, limit: int = 1000) -> list[StoredEvent]:
         """Known events with ``seq`` greater than ``seq``, in order; at most ``limit`` rows are scanned."""
@@ -325,20 +493,12 @@ class EventLog:
 
     def read_raw_after(self, seq: int, limit: int = 1000) -> list[RawEvent]:
         """Rows with ``seq`` greater than ``seq`` as stored (unknown kinds included), in order."""
-        rows = self._fetch_after(seq, limit)
-        with self.engine.connect() as connection:
-            return [
-                RawEvent(
-                    int(r[0]),
-                    from_millis(r[1]),
-                    self._kind_name(connection, r[2]),
-                    json.loads(r[3]),
-                    r[4],
-                    int(r[5]),
-                    r[6],
-                )
-                for r in rows
-            ]
+        return [
+            RawEvent(
+                int(r[0]), from_millis(r[1]), self._kind_name(r[2]), json.loads(r[3]), r[4], int(r[5]), r[6]
+            )
+            for r in self._fetch_after(seq, limit)
+        ]
 
     def read_range(
         self, start: datetime, end: datetime, kinds: Iterable[str] | None = None
@@ -350,52 +510,42 @@ class EventLog:
         self, start: datetime, end: datetime, kinds: Iterable[str] | None = None
     ) -> Iterator[StoredEvent]:
         """Stream the events with ``start <= at < end`` in ``seq`` order, in constant memory."""
-        conditions: list[ColumnElement[bool]] = [_TABLE.c.at >= start, _TABLE.c.at < end]
+        where = "at >= ? AND at < ?"
+        params: list[Any] = [to_millis(start), to_millis(end)]
         if kinds is not None:
-            with self.engine.connect() as connection:
-                self._load_kinds(connection)
-            conditions.append(_TABLE.c.kind_id.in_([self._kind_ids[k] for k in kinds if k in self._kind_ids]))
-        return self._stream(conditions, after=0)
+            self._load_kinds()
+            ids = [self._kind_ids[k] for k in kinds if k in self._kind_ids]
+            where += f" AND kind_id IN ({', '.join('?' * len(ids))})" if ids else " AND 1 = 0"
+            params += ids
+        return self._stream(where, params)
 
-    def _stream(self, conditions: list[ColumnElement[bool]], after: int) -> Iterator[StoredEvent]:
-        """Keyset-paged scan of the rows matching ``conditions`` after ``after``, decoded batch by batch."""
+    def _stream(self, where: str, params: list[Any]) -> Iterator[StoredEvent]:
+        """Keyset-paged scan of the rows matching ``where``, decoded batch by batch."""
+        sql = f"SELECT {_COLUMNS} FROM events WHERE seq > ? AND {where} ORDER BY seq LIMIT ?"
+        after = 0
         while True:
-            statement = (
-                select(*_STREAM_COLUMNS)
-                .where(_TABLE.c.seq > after, *conditions)
-                .order_by(_TABLE.c.seq)
-                .limit(STREAM_BATCH)
-            )
-            with self.engine.connect() as connection:
-                rows = [tuple(row) for row in connection.execute(statement)]
+            rows = self._query(sql, [after, *params, STREAM_BATCH])
             if not rows:
                 return
             yield from self._decode_rows(rows)
             after = int(rows[-1][0])
 
-    @staticmethod
-    def _kind_index_hint(kind_id: int) -> ColumnElement[bool]:
-        """A condition that lets the planner use the partial kind index (true for non-reading kinds)."""
-        if kind_id > HIGH_VOLUME_MAX_KIND_ID:
-            return _TABLE.c.kind_id > HIGH_VOLUME_MAX_KIND_ID
-        return _TABLE.c.kind_id <= HIGH_VOLUME_MAX_KIND_ID
-
     def last_of_kind(self, kind: str) -> StoredEvent | None:
         """The newest event of ``kind`` (``None`` when there is none)."""
-        with self.engine.connect() as connection:
-            self._load_kinds(connection)
-            kind_id = self._kind_ids.get(kind)
-            if kind_id is None:
-                return None
-            row = connection.execute(
-                select(_TABLE.c.seq)
-                .where(_TABLE.c.kind_id == kind_id, self._kind_index_hint(kind_id))
-                .order_by(_TABLE.c.seq.desc())
-                .limit(1)
-            ).first()
-        if row is None:
+        self._load_kinds()
+        kind_id = self._kind_ids.get(kind)
+        if kind_id is None:
             return None
-        found = self.read_after(int(row[0]) - 1, limit=1)
+        # the second condition lets the planner use the partial kind index (true for non-reading kinds)
+        hint = ">" if kind_id > HIGH_VOLUME_MAX_KIND_ID else "<="
+        rows = self._query(
+            f"SELECT seq FROM events WHERE kind_id = ? AND kind_id {hint} {HIGH_VOLUME_MAX_KIND_ID} "
+            "ORDER BY seq DESC LIMIT 1",
+            [kind_id],
+        )
+        if not rows:
+            return None
+        found = self.read_after(int(rows[0][0]) - 1, limit=1)
         return found[0] if found else None
 
     def iter_events(self, after: int = 0, batch: int = STREAM_BATCH) -> Iterator[StoredEvent]:
@@ -408,14 +558,7 @@ class EventLog:
             after = int(rows[-1][0])
 
     def _fetch_after(self, seq: int, limit: int) -> list[tuple[Any, ...]]:
-        # The replay hot path: a plain DB-API cursor, no per-row result processing.
-        with self.engine.connect() as connection:
-            cursor = connection.connection.cursor()
-            try:
-                cursor.execute(self._sql_after, (seq, limit))
-                return list(cursor.fetchall())
-            finally:
-                cursor.close()
+        return self._query(f"SELECT {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit])
 
     def _decode_rows(self, rows: Sequence[tuple[Any, ...]]) -> list[StoredEvent]:
         decoded: list[StoredEvent] = []
@@ -423,8 +566,7 @@ class EventLog:
         for seq, at_ms, kind_id, payload, site_id, schema_version, software_version in rows:
             kind = names.get(kind_id)
             if kind is None:
-                with self.engine.connect() as connection:
-                    kind = self._kind_name(connection, kind_id)
+                kind = self._kind_name(kind_id)
                 names = self._kind_names
             event = self._decode(kind, at_ms, payload, schema_version, seq)
             if event is not None:

@@ -7,7 +7,7 @@ epoch (UTC), which is compact on an SD card and sorts and indexes cheaply on SQL
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, SmallInteger, String, Text, text
@@ -15,7 +15,18 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from storage.columns import (
+    HIGH_VOLUME_MAX_KIND_ID,
+    SEEDED_KINDS,
+    from_micros,
+    from_millis,
+    to_micros,
+    to_millis,
+)
+
 __all__ = [
+    "HIGH_VOLUME_MAX_KIND_ID",
+    "SEEDED_KINDS",
     "Base",
     "EventKindRow",
     "EventRow",
@@ -38,34 +49,6 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_millis(value: datetime) -> int:
-    """Aware datetime -> integer milliseconds since the epoch, rounded (naive values are refused)."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime: zsm stores only aware UTC times")
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000 + round(delta.microseconds / 1000)
-
-
-def from_millis(value: int) -> datetime:
-    """Integer milliseconds since the epoch -> aware UTC datetime."""
-    return _EPOCH + timedelta(milliseconds=value)
-
-
-def to_micros(value: datetime) -> int:
-    """Aware datetime -> integer microseconds since the epoch (naive values are refused)."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime: zsm stores only aware UTC times")
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(value: int) -> datetime:
-    """Integer microseconds since the epoch -> aware UTC datetime."""
-    return _EPOCH + timedelta(microseconds=value)
 
 
 class UTCMicros(TypeDecorator[datetime]):
@@ -102,11 +85,6 @@ class Base(DeclarativeBase):
 
 # SQLite makes an INTEGER PRIMARY KEY an alias of the rowid (no extra index); elsewhere it is a BIGINT.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
-
-
-#: Kind ids fixed by the first migration: the high-volume kinds (readings, tick markers), not kind-indexed.
-SEEDED_KINDS = {1: "meter_reading", 2: "battery_reading", 3: "ticked"}
-HIGH_VOLUME_MAX_KIND_ID = 3
 
 
 class EventKindRow(Base):

@@ -30,7 +30,6 @@ from controller.daemon.server_worker import ServerWorker
 from controller.daemon.worker_watch import WorkerWatch
 from controller.domain.events import DaemonStarted, DaemonStopped
 from controller.domain.regulator import ZsmRegulator
-from controller.homeassistant.bridge import start_bridge
 from controller.settings import Settings
 from storage.event_log import EventLog
 
@@ -148,13 +147,17 @@ class Daemon:
             check_interval_s=settings.schedule.check_interval_s,
         )
         worker.start()
-        bridge = start_bridge(
-            settings.home_assistant,
-            site_id=settings.site_id,
-            limits=settings.limits,
-            clock=clock,
-            status=loop.status,
-        )
+        bridge = None
+        if settings.home_assistant.enabled:  # paho (MQTT) is loaded only when it is needed
+            from controller.homeassistant.bridge import start_bridge
+
+            bridge = start_bridge(
+                settings.home_assistant,
+                site_id=settings.site_id,
+                limits=settings.limits,
+                clock=clock,
+                status=loop.status,
+            )
         watch = WorkerWatch()
         exit_code = 0
         failed_ticks = 0

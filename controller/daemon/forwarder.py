@@ -53,6 +53,7 @@ class Forwarder:
 
         Raises :class:`~controller.daemon.server_client.ServerError` when the server cannot take it.
         """
+        self.log.sync()  # ship only what a power cut cannot take back (see storage.event_log)
         rows = self.log.read_raw_after(self.cursor, self.batch)
         if not rows:
             return 0
