@@ -85,6 +85,9 @@ class HomeAssistantBridge:
         self._commands: queue.Queue[tuple[str, str]] = queue.Queue(maxsize=QUEUE_LIMIT)
         self._power_w = min(settings.default_power_w, self._max_power_w)
         self._override = OverrideView()
+        # the newest schedule from elsewhere (server, file), without any override: overrides are applied to
+        # it, so "auto" (or a new override) restores the slots an earlier override had cut
+        self._base: Schedule | None = None
         self._lag_s: float | None = None
         self._energy = DailyEnergy(ZoneInfo(settings.timezone))
         self._energy_lock = threading.Lock()
@@ -240,7 +243,7 @@ class HomeAssistantBridge:
             try:
                 request = self._request(topic, text, current)
                 if request is not None:
-                    current = apply_override(current, request)
+                    current = apply_override(self._base if self._base is not None else current, request)
                     events += [request, self._loaded(current)]
                     LOGGER.info("Home Assistant override: %s until %s", request.mode, request.until)
             except (ValueError, ValidationError) as err:  # never let a command cost the tick
@@ -269,6 +272,7 @@ class HomeAssistantBridge:
             schedule = Schedule.model_validate(arrived.schedule)
         except ValidationError:
             return current  # the core will not take it either
+        self._base = schedule
         if active.mode == "auto" or active.until is None:
             return schedule
         request = OverrideRequested(

@@ -153,6 +153,33 @@ def test_mode_command_round_trip_becomes_logged_events_and_a_dated_slot(
     _state(probe, bridge, override_mode="auto")
 
 
+def test_auto_gives_back_the_dated_slot_an_override_had_cut(
+    running: tuple[HomeAssistantBridge, Probe],
+) -> None:
+    bridge, probe = running
+    topics = bridge.topics
+    probe.wait_for(topics.availability, lambda p: p == b"online")
+    evening = {
+        "id": "evening",
+        "start": "2026-12-04T14:00:00Z",
+        "end": "2026-12-04T17:00:00Z",
+        "mode": "netzero",
+    }
+    server = Schedule.model_validate({"default": {"mode": "standby"}, "dated": [evening]})
+    arrived = ScheduleLoaded(
+        at=NOW, source="server", schedule=server.model_dump(mode="json", exclude_none=True)
+    )
+    assert bridge.exchange([arrived], schedule=server, lag_s=4.0) == [arrived]  # passed on, no override
+    probe.publish(topics.mode_command, "discharge")
+    _, loaded = _exchange_until_events(bridge, server)
+    cut = Schedule.model_validate(loaded.schedule)
+    assert cut.slot_at(NOW).slot_id == OVERRIDE_ID
+    probe.publish(topics.mode_command, "auto")
+    _, restored = _exchange_until_events(bridge, cut)
+    slot = Schedule.model_validate(restored.schedule).slot_at(NOW)
+    assert (slot.slot_id, slot.mode) == ("evening", Mode.NETZERO)  # not the default standby
+
+
 def _exchange_until_events(bridge: HomeAssistantBridge, schedule: Schedule, count: int = 2) -> list[Any]:
     """Call exchange as the daemon's tick does until the command has arrived (bounded)."""
     probe_deadline = 200
