@@ -71,6 +71,7 @@ class _Link:
     connects: int = 0
     last_error: str | None = None
     last_report_mono: float | None = None
+    reports: int = 0
     resend: bool = False
     product_key_seen: str | None = None
     skipped: list[str] = field(default_factory=list)
@@ -150,6 +151,11 @@ class ZendureMqttBattery:
         return self._message_id
 
     @property
+    def reports_received(self) -> int:
+        """Device reports taken in so far (a report's age counts from when it arrived)."""
+        return self._link.reports
+
+    @property
     def connects(self) -> int:
         """How many times a connection was established (reconnects + 1)."""
         return self._link.connects
@@ -214,6 +220,7 @@ class ZendureMqttBattery:
         with self._lock:
             problems = self.state.merge(data)
             self._link.last_report_mono = self._clock.monotonic()
+            self._link.reports += 1
         self._first_report.set()
         with self._lock:
             if parts[0] != self.topics.product_key and parts[0] != self._link.product_key_seen:

@@ -98,6 +98,8 @@ class MqttSite:
 
     def delivered(self) -> None:
         wait_for(lambda: len(self.device.received) >= self.battery.published, "the commands")
+        # a report the adapter takes in late would count as fresh at a later virtual second: wait for it
+        wait_for(lambda: self.battery.reports_received >= self.device.reports_sent, "the reports")
 
 
 @pytest.fixture
@@ -147,8 +149,15 @@ def test_silent_device_goes_stale_then_standby_and_control_resumes(
     assert mqtt_site.home.battery.battery_w > 300, "the Hyper covers the 450 W load"
 
     mqtt_site.device.silent = True
-    run(loop, mqtt_site, 60)
-    assert loop.core.state == "Standby"
+    # the last report goes stale after stale_s = 30 s, seen at the next battery read (every 5 s); on a loaded
+    # machine the broker delivers the reports sent just before the silence a little late, which moves that
+    # moment: wait for it, bounded, instead of assuming it lies within a fixed minute
+    waited = 0
+    while loop.core.state != "Standby" and waited < 120:
+        run(loop, mqtt_site, 5)
+        waited += 5
+    assert loop.core.state == "Standby", "silent for two minutes and still regulating"
+    assert 30 <= waited <= 90, waited
     off = [m.body for m in mqtt_site.device.received if m.topic.endswith("/function/invoke")][-1]
     assert off["arguments"][0]["autoModelProgram"] == 0
     # when the silence is noticed varies by a few seconds (the poller's read timeout against the tick):
