@@ -299,7 +299,13 @@ class RegulationSettings(_Section):
         default=2.0,
         ge=0,
         le=120,
-        description="Model of the battery: seconds from a write to the first effect",
+        description="Model of the battery: seconds from a write to the first effect (where the model starts; "
+        "see learn_dead_time)",
+    )
+    learn_dead_time: bool = Field(
+        default=True,
+        description="Replace battery_dead_time_s by the dead time the battery's own readings show after "
+        "writes, once enough of them agree (logged as dead_time_estimated)",
     )
     battery_ramp_w_per_s: float = Field(
         default=400.0, gt=0, description="Model of the battery: how fast its output follows a new limit, W/s"

@@ -99,7 +99,9 @@ def register(subparsers: Any) -> None:
         "--assume-battery-dead-time-s",
         type=_lag_arg,
         default=None,
-        help="dead time the regulator is told: S or auto (default: --battery-dead-time-s)",
+        help="dead time the regulator is told (it learns the real one from the readings unless the "
+        "config turns regulation.learn_dead_time off): S, or auto for the configured model "
+        "(default: --battery-dead-time-s)",
     )
     bat.add_argument(
         "--assume-battery-ramp-w-per-s",

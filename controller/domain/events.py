@@ -38,6 +38,7 @@ __all__ = [
     "CommandResult",
     "DaemonStarted",
     "DaemonStopped",
+    "DeadTimeEstimated",
     "DeviceFault",
     "DeviceWriteCounted",
     "Event",
@@ -281,6 +282,16 @@ class LagEstimated(EventBase):
     confidence: float = Field(ge=0, le=1)
 
 
+class DeadTimeEstimated(EventBase):
+    """The regulator's battery model now uses this dead time, learned from readings after its writes."""
+
+    role: ClassVar[EventRole] = "decision"
+    kind: Literal["dead_time_estimated"] = "dead_time_estimated"
+    dead_time_s: float = Field(ge=0)
+    confidence: float = Field(ge=0, le=1)
+    steps: int = Field(ge=0)
+
+
 class RegulationFallback(EventBase):
     """The regulator saw its own limit cycle and holds each set-point (``active``), or is back to normal."""
 
@@ -413,6 +424,7 @@ Event = Annotated[
     | SourceRecovered
     | DeviceFault
     | LagEstimated
+    | DeadTimeEstimated
     | RegulationFallback
     | ForwarderCursorAdvanced
     | Ticked

@@ -56,6 +56,7 @@ from controller.domain.commands import Command, CommandKind
 from controller.domain.events import (
     BatteryReading,
     CommandIssued,
+    DeadTimeEstimated,
     DeviceFault,
     EventBase,
     LagEstimated,
@@ -96,6 +97,7 @@ OWN_EVENT_KINDS: Final[tuple[type[EventBase], ...]] = (
     CommandIssued,
     SlotChanged,
     LagEstimated,
+    DeadTimeEstimated,
     RegulationFallback,
 )
 

@@ -48,4 +48,5 @@ class RegulationParams:
     lag_window_s: float = 150.0
     lag_min_confidence: float = 0.3
     battery_dead_time_s: float = 2.0
+    learn_dead_time: bool = True
     battery_ramp_w_per_s: float = 400.0

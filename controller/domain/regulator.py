@@ -31,10 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from controller.domain.dead_time import DeadTimeTracker
 from controller.domain.events import (
     BatteryReading,
     CommandIssued,
     CommandResult,
+    DeadTimeEstimated,
     EventBase,
     LagEstimated,
     MeterReading,
@@ -66,6 +68,11 @@ _CYCLE_WINDOW_S = 300.0  # a limit cycle is looked for over at least this long (
 _BAND_TOLERANCE_S = 2.0  # an estimate this far outside the configured band still counts (its resolution)
 _DEAD_TIME_LATE_S = 4.0  # the battery may act this much later than its model says ...
 _DEAD_TIME_EARLY_S = 2.0  # ... or this much earlier
+_DEAD_TIME_WINDOW = 20  # a learned dead time rests on the newest this many observed writes ...
+_DEAD_TIME_MIN_STEPS = 8  # ... at least this many of them ...
+_DEAD_TIME_MIN_CONFIDENCE = 0.7  # ... mostly agreeing
+_DEAD_TIME_MAX_S = 20.0  # a slower first move is a device that ignored or paced a write, not a dead time
+_DEAD_TIME_CHANGE_S = 1.0  # the model's dead time is replaced only by one this different
 
 
 class BatteryResponseModel:
@@ -271,8 +278,10 @@ class ZsmRegulator:
         s = self.settings
         self.model = BatteryResponseModel(s.battery_dead_time_s, s.battery_ramp_w_per_s, s.start_threshold_w)
         self.estimator = LagEstimator(max_lag_s=s.lag_max_s, window_s=s.lag_window_s)
+        self.dead_time = DeadTimeTracker(window=_DEAD_TIME_WINDOW, ramp_w_per_s=s.battery_ramp_w_per_s)
+        self._dead_time_news: tuple[float, float, int] | None = None  # learned, not yet logged
         # the longest a step may take to show in the meter: the whole band, a late battery
-        self._effect_s = max(s.lag_max_s, s.lag_min_s) + s.battery_dead_time_s + _DEAD_TIME_LATE_S
+        self._effect_s = self._effect_after(s.battery_dead_time_s)
         self.cycle_guard = LimitCycleGuard(
             window_s=max(4.0 * self._effect_s, _CYCLE_WINDOW_S),
             min_half_period_s=min(s.lag_min_s, s.lag_max_s),
@@ -304,6 +313,10 @@ class ZsmRegulator:
         self._last_key: tuple[object, ...] | None = None
         self._repeat: RegulatorDecision | None = None
 
+    def _effect_after(self, dead_time_s: float) -> float:
+        s = self.settings
+        return max(s.lag_max_s, s.lag_min_s) + max(dead_time_s, s.battery_dead_time_s) + _DEAD_TIME_LATE_S
+
     # --- time ------------------------------------------------------------------------------------------
     def _secs(self, at: datetime) -> float:
         if self._epoch is None:
@@ -323,14 +336,34 @@ class ZsmRegulator:
             self._meter_t = t
             self._recent.append((event.grid_w, self._meter_first_t, t))
         elif isinstance(event, BatteryReading):
-            self.model.measured(self._secs(event.at), event.battery_w)
+            t = self._secs(event.at)
+            self.model.measured(t, event.battery_w)
+            if self.dead_time.reading(t, event.battery_w) and self.settings.learn_dead_time:
+                self._learn_dead_time()
         elif isinstance(event, CommandIssued):
             self._on_command(self._secs(event.at), float(event.command.battery_w))
         elif isinstance(event, CommandResult) and not event.ok:
             self._last_written = None  # unknown device state: write again when allowed
 
+    def _learn_dead_time(self) -> None:
+        """Use the dead time the battery's readings show once enough observed writes agree on it.
+
+        Until then (and while later observations disagree) the model keeps the configured or last learned
+        one; a learned one never shortens how long a limit cycle is held (``_effect_after``).
+        """
+        est = self.dead_time.estimate()
+        if est is None or est.steps < _DEAD_TIME_MIN_STEPS or est.confidence < _DEAD_TIME_MIN_CONFIDENCE:
+            return
+        learned = round(min(est.dead_time_s, _DEAD_TIME_MAX_S), 1)
+        if abs(learned - self.model.dead_time_s) < _DEAD_TIME_CHANGE_S:
+            return
+        self.model.dead_time_s = learned
+        self._effect_s = self._effect_after(learned)
+        self._dead_time_news = (learned, round(est.confidence, 3), est.steps)
+
     def _on_command(self, t: float, battery_w: float) -> None:
         self.model.command(t, battery_w)
+        self.dead_time.command(t, battery_w)
         self.cycle_guard.command(t, battery_w)
         self._refill(t)
         self._tokens = max(-float(self.settings.write_burst), self._tokens - 1.0)
@@ -446,6 +479,10 @@ class ZsmRegulator:
     ) -> RegulatorDecision | None:
         s = self.settings
         events = self._lag_events(now, t)
+        if self._dead_time_news is not None:  # logged with the next decision (the model uses it already)
+            learned, confidence, steps = self._dead_time_news
+            events += (DeadTimeEstimated(at=now, dead_time_s=learned, confidence=confidence, steps=steps),)
+            self._dead_time_news = None
         change = self.cycle_guard.update(t) if s.limit_cycle_fallback else None
         if change is not None:
             events += (RegulationFallback(at=now, active=change.active, reason=change.reason),)

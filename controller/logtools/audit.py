@@ -21,6 +21,7 @@ from controller.domain.events import (
     CommandIssued,
     CommandNotApplied,
     CommandResult,
+    DeadTimeEstimated,
     DeviceFault,
     LagEstimated,
     MeterReading,
@@ -53,6 +54,7 @@ CAUSE_KINDS: Final = (
     "meter_reading",
     "battery_reading",
     "lag_estimated",
+    "dead_time_estimated",
     "regulation_fallback",
 )
 #: Kinds worth naming when they happened between the command and the moment asked about.
@@ -152,7 +154,14 @@ def collect_audit_events(log: EventLog, at: datetime) -> list[StoredEvent]:
     cut = (command.at if command is not None else at) + _MS
     if command is not None:
         picked[command.seq] = command
-    for kind in ("schedule_loaded", "slot_changed", "state_changed", "lag_estimated", "regulation_fallback"):
+    for kind in (
+        "schedule_loaded",
+        "slot_changed",
+        "state_changed",
+        "lag_estimated",
+        "dead_time_estimated",
+        "regulation_fallback",
+    ):
         found = _last_before(log, [kind], cut)
         if found is not None:
             picked[found.seq] = found
@@ -235,6 +244,11 @@ def _step(role: str, stored: StoredEvent, tz: tzinfo, ref: datetime | None) -> A
         )
     elif isinstance(event, LagEstimated):
         words = f"meter lag estimated at {event.lag_s:.1f} s (confidence {event.confidence:.2f}) at {when}"
+    elif isinstance(event, DeadTimeEstimated):
+        words = (
+            f"battery dead time learned: {event.dead_time_s:.1f} s (confidence {event.confidence:.2f}, "
+            f"{event.steps} writes) at {when}"
+        )
     elif isinstance(event, RegulationFallback):
         words = f"regulation {'fell back' if event.active else 'back to normal'} at {when}: {event.reason}"
     elif isinstance(event, SourceStale):
@@ -324,6 +338,7 @@ def explain_at(events: Iterable[StoredEvent], at: datetime, timezone: str = DEFA
             ("meter", "meter_reading"),
             ("battery", "battery_reading"),
             ("lag", "lag_estimated"),
+            ("dead_time", "dead_time_estimated"),
             ("fallback", "regulation_fallback"),
         )
         if kind in latest

@@ -5,7 +5,8 @@ How the daemon writes a tick, and how replay follows it
 Each daemon tick appends one transaction: a ``ticked`` marker whose ``at`` is the ``now`` the core was
 ticked with, then the inputs in the order the core handled them (the previous tick's device outcomes,
 the server worker's results, the battery and meter polls with their stale/recovered events), then what
-the core recorded (``slot_changed``, ``state_changed``, ``lag_estimated``, ``command_issued``). Replay
+the core recorded (``slot_changed``, ``state_changed``, ``lag_estimated``, ``dead_time_estimated``,
+``command_issued`` …). Replay
 therefore cuts the log at the markers and calls ``core.step`` with the marker's time and that tick's
 inputs in ``seq`` order: the same call, with the same arguments, as the daemon made. A simulated run's log
 has no markers (the simulator ticks every second); replay ticks it every second the same way.
