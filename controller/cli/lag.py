@@ -1,4 +1,5 @@
-"""``zsm lag LOG.db``: the meter lag the log shows (battery steps echoed by the meter), with a confidence."""
+"""``zsm lag LOG.db``: the meter lag the log shows (battery steps echoed by the meter), with a confidence,
+and the battery's dead time and ramp (its readings after each write)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "lag", help="estimate the meter lag from a log, with a confidence figure", description=__doc__
+        "lag",
+        help="estimate the meter lag, the battery dead time and ramp from a log, with confidence figures",
+        description=__doc__,
     )
     parser.add_argument("log", help="the daemon's SQLite event log (LOG.db)")
     parser.add_argument(
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     from controller.cli.common import settings_or_exit
     from controller.logtools.common import LogFileError, last_event_time, open_log
-    from controller.logtools.dead_time import estimate_dead_time, format_dead_time
+    from controller.logtools.dead_time import estimate_dead_time, format_dead_time, format_ramp
     from controller.logtools.lag import estimate_lag, estimate_lag_windows, format_lag, format_windows
 
     settings = settings_or_exit(args)
@@ -63,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_lag(report))
         print(format_dead_time(dead_time))
+        print(format_ramp(dead_time))
         if windows:
             print()
             print(format_windows(windows))

@@ -82,3 +82,38 @@ def test_the_window_keeps_only_the_newest_observations() -> None:
     assert est.steps == 4
     assert est.dead_time_s == pytest.approx(2.5)
     assert est.confidence == pytest.approx(0.4)  # 4 of 4 agree, scaled by 4 of 10 steps
+
+
+def _ramp_step(tracker: DeadTimeTracker, t0: float, target: float, ramp: float, read_every: int) -> None:
+    """Writes at ``t0`` (0 -> target) and ``t0 + 100`` (back to 0); each acts after 3 s at ``ramp`` W/s."""
+    tracker.command(t0, target)
+    for k in range(read_every, 100, read_every):
+        tracker.reading(t0 + k, min(target, max(0.0, (k - 3) * ramp)))
+    tracker.command(t0 + 100, 0.0)
+    for k in range(read_every, 100, read_every):
+        tracker.reading(t0 + 100 + k, target - min(target, max(0.0, (k - 3) * ramp)))
+
+
+def test_a_slow_ramp_is_timed_between_the_quarter_and_the_ninety_percent_reading() -> None:
+    tracker = DeadTimeTracker()
+    tracker.reading(0.0, 0.0)
+    for i in range(5):
+        _ramp_step(tracker, 200.0 * (i + 1), 800.0, ramp=100.0, read_every=1)
+
+    est = tracker.estimate()
+    assert est is not None and est.ramp_w_per_s is not None
+    assert est.ramp_w_per_s == pytest.approx(100.0, rel=0.15)
+    assert est.ramp_steps == 10  # up and down
+
+
+def test_a_step_inside_one_read_interval_only_bounds_the_ramp_from_below() -> None:
+    tracker = DeadTimeTracker()
+    tracker.reading(0.0, 0.0)
+    for i in range(3):
+        _ramp_step(tracker, 200.0 * (i + 1), 800.0, ramp=400.0, read_every=5)
+
+    est = tracker.estimate()
+    assert est is not None
+    assert est.ramp_w_per_s is None and est.ramp_steps == 0
+    # 800 W × (0.9 − 0.25) covered within one 5 s read interval: at least 104 W/s (the truth is 400)
+    assert est.ramp_at_least_w_per_s == pytest.approx(520.0 / 5.0)
