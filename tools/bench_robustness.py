@@ -4,9 +4,11 @@ One row per (trace, case): zsm's residual (avoidable grid energy, Wh), its ratio
 the true lag (the information limit: battery output = true net load ``lag`` s earlier, clipped to the
 power limits, no dead time, ramp or start threshold), the plant floor (the same knowledge behind the case's
 real battery, ``lagged-oracle-plant``, over the lagged oracle: what following the meter cannot beat with
-this battery's dead time, ramp and start threshold) and the ratio to naive (meter + battery read every
-second), writes/h, acMode switches/day, and the settled swing on a step trace (peak-to-peak battery
-power in the second half of each constant segment, same case). ``target_misses`` lists every missed target.
+this battery's dead time, ramp and start threshold), the budget floor (that oracle again, writing only as
+zsm may: its dead-band and write budget, ``lagged-oracle-budget``) and the ratio to naive (meter +
+battery read every second), writes/h, acMode switches/day, and the settled swing on a step trace
+(peak-to-peak battery power in the second half of each constant segment, same case). ``target_misses``
+lists every missed target.
 
 Traces: rae (NetZero), cyprus ×0.45 (NetZero+), the synthetic household (NetZero and NetZero+) and the
 step trace. The battery has 50 kWh so that SoC never binds.
@@ -158,7 +160,13 @@ def robustness(hours: float | None, jobs: int) -> list[dict[str, Any]]:
     """The whole matrix: one row per (trace, case)."""
     traces = list(households(hours))
     work: list[tuple[str, Case, ControllerName, float | None]] = []
-    controllers: tuple[ControllerName, ...] = ("zsm", "lagged-oracle", "lagged-oracle-plant", "naive")
+    controllers: tuple[ControllerName, ...] = (
+        "zsm",
+        "lagged-oracle",
+        "lagged-oracle-plant",
+        "lagged-oracle-budget",
+        "naive",
+    )
     for case in CASES:
         for trace in traces:
             for controller in controllers:
@@ -177,6 +185,7 @@ def robustness(hours: float | None, jobs: int) -> list[dict[str, Any]]:
             zsm = by[(trace, case.name, "zsm")]
             oracle = by[(trace, case.name, "lagged-oracle")]["residual_wh"]
             floor = by[(trace, case.name, "lagged-oracle-plant")]["residual_wh"]
+            budget = by[(trace, case.name, "lagged-oracle-budget")]["residual_wh"]
             naive = by[(trace, case.name, "naive")]["residual_wh"]
             rows.append(
                 {
@@ -186,11 +195,13 @@ def robustness(hours: float | None, jobs: int) -> list[dict[str, Any]]:
                     "vs_lagged_oracle": round(zsm["residual_wh"] / max(oracle, 1e-9), 2),
                     "vs_naive": round(zsm["residual_wh"] / max(naive, 1e-9), 2),
                     "plant_floor": round(floor / max(oracle, 1e-9), 2),
+                    "budget_floor": round(budget / max(oracle, 1e-9), 2),
                     "writes_per_h": zsm["writes_per_h"],
                     "ac_mode_switches_per_day": zsm["ac_mode_switches_per_day"],
                     "step_swing_w": swing,
                     "lagged_oracle_wh": oracle,
                     "lagged_oracle_plant_wh": floor,
+                    "lagged_oracle_budget_wh": budget,
                     "naive_wh": naive,
                 }
             )
@@ -200,14 +211,15 @@ def robustness(hours: float | None, jobs: int) -> list[dict[str, Any]]:
 def format_rows(rows: list[dict[str, Any]]) -> str:
     """The matrix as a Markdown table."""
     lines = [
-        "| trace | case | residual Wh | × lagged oracle | plant floor × | × naive | writes/h "
-        "| acMode sw./day | step swing W |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| trace | case | residual Wh | × lagged oracle | plant floor × | budget floor × | × naive "
+        "| writes/h | acMode sw./day | step swing W |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['trace']} | {r['case']} | {r['residual_wh']:.1f} | {r['vs_lagged_oracle']:.2f} | "
-            f"{r['plant_floor']:.2f} | {r['vs_naive']:.2f} | {r['writes_per_h']:.0f} | "
+            f"{r['plant_floor']:.2f} | {r['budget_floor']:.2f} | {r['vs_naive']:.2f} | "
+            f"{r['writes_per_h']:.0f} | "
             f"{r['ac_mode_switches_per_day']:.0f} | "
             f"{r['step_swing_w']:.0f} |"
         )
@@ -229,7 +241,7 @@ def target_misses(rows: list[dict[str, Any]]) -> list[str]:
         if r["vs_lagged_oracle"] > limit:
             misses.append(
                 f"{where}: {r['vs_lagged_oracle']:.2f} x lagged oracle > {limit:.2f} "
-                f"(plant floor {r['plant_floor']:.2f})"
+                f"(plant floor {r['plant_floor']:.2f}, budget floor {r['budget_floor']:.2f})"
             )
         if r["vs_naive"] > 1.0:
             misses.append(f"{where}: worse than naive ({r['vs_naive']:.2f})")

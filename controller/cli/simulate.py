@@ -19,7 +19,7 @@ from controller.clock import utc
 
 __all__ = ["register"]
 
-_CONTROLLERS = ("zsm", "naive", "oracle", "lagged-oracle", "lagged-oracle-plant")
+_CONTROLLERS = ("zsm", "naive", "oracle", "lagged-oracle", "lagged-oracle-plant", "lagged-oracle-budget")
 
 
 def _lag_arg(text: str) -> float | str:

@@ -6,8 +6,11 @@
   supplied by a simulator); only the battery's limits, SoC and dynamics stop it.
 - :class:`LaggedOracleRegulator` — knows the true net load exactly ``d`` seconds late: the best any
   controller can do on a ``d``-lagged meter without predicting the future.
+- :class:`BudgetedLaggedOracle` — the same knowledge under zsm's device care (its dead-band and write
+  budget): the best a meter-following controller can do with as few writes as zsm allows itself.
 
-The oracles write whenever the rounded set-point changes (no device care): they are bounds, not products.
+The first oracles write whenever the rounded set-point changes (no device care): they are bounds, not
+products.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from controller.domain.regulation import (
     fit_setpoint,
 )
 
-__all__ = ["LaggedOracleRegulator", "NaiveRegulator", "NetLoadTruth", "OracleRegulator"]
+__all__ = [
+    "BudgetedLaggedOracle",
+    "LaggedOracleRegulator",
+    "NaiveRegulator",
+    "NetLoadTruth",
+    "OracleRegulator",
+]
 
 NetLoadTruth = Callable[[datetime], float]
 """The true household net load (load − PV, + = import with the battery idle) at a moment."""
@@ -136,3 +145,49 @@ class LaggedOracleRegulator(OracleRegulator):
     def _net_at(self, now: datetime) -> float:
         lag = self.lag_s(now) if callable(self.lag_s) else self.lag_s
         return self.truth(now - timedelta(seconds=lag))
+
+
+class BudgetedLaggedOracle(LaggedOracleRegulator):
+    """A lagged oracle that writes like zsm may: a change of ``deadband_w`` or a start/stop, from a token
+    bucket of one write per ``min_write_interval_s`` (bursts of ``write_burst``), ``min_write_gap_s`` apart.
+    """
+
+    def __init__(
+        self,
+        truth: NetLoadTruth,
+        *,
+        lag_s: float | Callable[[datetime], float],
+        start_threshold_w: float = 0.0,
+        deadband_w: float,
+        min_write_interval_s: float,
+        write_burst: int,
+        min_write_gap_s: float,
+    ) -> None:
+        super().__init__(truth, lag_s=lag_s, start_threshold_w=start_threshold_w)
+        self.deadband_w = deadband_w
+        self.min_write_interval_s = min_write_interval_s
+        self.write_burst = write_burst
+        self.min_write_gap_s = min_write_gap_s
+        self._tokens = float(write_burst)
+        self._tokens_at: datetime | None = None
+
+    def decide(
+        self, now: datetime, mode: RegulationMode, limits: PowerLimits, target_offset_w: float
+    ) -> RegulatorDecision | None:
+        decision = super().decide(now, mode, limits, target_offset_w)
+        if decision is None:
+            return None
+        if self._tokens_at is not None and self.min_write_interval_s > 0:
+            refill = (now - self._tokens_at).total_seconds() / self.min_write_interval_s
+            self._tokens = min(float(self.write_burst), self._tokens + refill)
+        self._tokens_at = now
+        last, last_at = self._writes.last_written, self._writes.last_write_at
+        setpoint = decision.battery_w
+        worth_it = last is None or abs(setpoint - last) >= self.deadband_w or (setpoint == 0) != (last == 0)
+        allowed = self._tokens >= 1.0 and (
+            last_at is None or (now - last_at).total_seconds() >= self.min_write_gap_s
+        )
+        write = decision.write and worth_it and allowed
+        if write:
+            self._tokens -= 1.0
+        return RegulatorDecision(battery_w=setpoint, write=write, inputs=decision.inputs)

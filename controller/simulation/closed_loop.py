@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from controller.domain.baselines import LaggedOracleRegulator, NaiveRegulator, OracleRegulator
+from controller.domain.baselines import (
+    BudgetedLaggedOracle,
+    LaggedOracleRegulator,
+    NaiveRegulator,
+    OracleRegulator,
+)
 from controller.domain.events import (
     CommandIssued,
     EventBase,
@@ -55,7 +61,9 @@ __all__ = [
 
 LOGGER = logging.getLogger(__name__)
 
-ControllerName = Literal["zsm", "naive", "oracle", "lagged-oracle", "lagged-oracle-plant"]
+ControllerName = Literal[
+    "zsm", "naive", "oracle", "lagged-oracle", "lagged-oracle-plant", "lagged-oracle-budget"
+]
 CONTROLLERS: tuple[ControllerName, ...] = ("naive", "oracle", "lagged-oracle", "zsm")
 #: A battery that follows a command at once and fully: the plant of the ``lagged-oracle`` reference.
 _IDEAL_PLANT = {"dead_time_s": 0.0, "ramp_w_per_s": 1e9, "start_threshold_w": 0.0, "quantum_w": 0.0}
@@ -211,11 +219,36 @@ def scenario_for(name: ControllerName, scenario: Scenario) -> Scenario:
 
     The reference is the information limit: the battery output equals the true net load ``lag`` seconds
     earlier, clipped to the battery's power limits, with no dead time, ramp or start threshold.
-    ``lagged-oracle-plant`` is the same knowledge behind the scenario's real battery.
+    ``lagged-oracle-plant`` is the same knowledge behind the scenario's real battery, and
+    ``lagged-oracle-budget`` knows what the meter tells (the true net load at the moment its newest telegram
+    describes: its lag, period, jitter and drift) behind the real battery, writing only as zsm may (its
+    dead-band and write budget).
     """
     if name != "lagged-oracle":
         return scenario
     return replace(scenario, battery=replace(scenario.battery, **_IDEAL_PLANT))
+
+
+def _telegram_age(scenario: Scenario) -> Callable[[datetime], float]:
+    """How old, at ``now``, the moment is that the meter's newest telegram describes.
+
+    A private meter with the scenario's parameters and seed draws the same telegram times, jitter and drops
+    as the closed loop's; only the times are used, never its (empty) readings.
+    """
+    meter = MeterPlant(scenario.meter)
+    meter.record(-1e9, 0.0)
+    start = scenario.start
+    described = [math.nan]
+
+    def age(at: datetime) -> float:
+        now_s = (at - start).total_seconds()
+        for telegram in meter.poll(now_s):
+            described[0] = telegram.describes_s
+        if math.isnan(described[0]):
+            return meter.lag_at(now_s)
+        return max(0.0, now_s - described[0])
+
+    return age
 
 
 def build_regulator(
@@ -237,7 +270,7 @@ def build_regulator(
         return OracleRegulator(
             truth, lookahead_s=scenario.battery.dead_time_s + 1.0, start_threshold_w=threshold
         )
-    if name in ("lagged-oracle", "lagged-oracle-plant"):
+    if name in ("lagged-oracle", "lagged-oracle-plant", "lagged-oracle-budget"):
         meter = MeterPlant(scenario.meter)
         ideal = name == "lagged-oracle"
         # the ideal plant acts one tick after a command: decide one tick ahead so output(t) = net(t - lag)
@@ -246,6 +279,17 @@ def build_regulator(
         def lag(at: datetime) -> float:
             return max(0.0, meter.lag_at((at - start).total_seconds()) - ahead)
 
+        if name == "lagged-oracle-budget":
+            care = (regulation or RegulationSettings()).domain()
+            return BudgetedLaggedOracle(
+                truth,
+                lag_s=_telegram_age(scenario),
+                start_threshold_w=threshold,
+                deadband_w=care.deadband_w,
+                min_write_interval_s=care.min_write_interval_s,
+                write_burst=care.write_burst,
+                min_write_gap_s=care.min_write_gap_s,
+            )
         return LaggedOracleRegulator(truth, lag_s=lag, start_threshold_w=0.0 if ideal else threshold)
     raise ValueError(f"unknown controller {name!r}")
 

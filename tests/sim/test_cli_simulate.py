@@ -96,11 +96,14 @@ def test_simulate_told_other_battery_and_band_and_the_references(
     assert main([*common, *told]) == 0
     zsm = json.loads(capsys.readouterr().out)["results"]["zsm"]
     assert zsm["writes"] > 0
-    residuals = {}
-    for name in ("lagged-oracle", "lagged-oracle-plant"):
+    residuals, writes = {}, {}
+    for name in ("lagged-oracle", "lagged-oracle-plant", "lagged-oracle-budget"):
         assert main([*common, "--controller", name]) == 0
-        residuals[name] = json.loads(capsys.readouterr().out)["results"][name]["avoidable_wh"]
-    # the reference has no dead time, ramp or start threshold: the plant-burdened variant cannot beat it
-    assert residuals["lagged-oracle"] <= residuals["lagged-oracle-plant"]
+        result = json.loads(capsys.readouterr().out)["results"][name]
+        residuals[name], writes[name] = result["avoidable_wh"], result["writes_per_h"]
+    # the reference has no dead time, ramp or start threshold: the plant-burdened variant cannot beat it,
+    # and the same knowledge writing only as zsm may cannot beat either
+    assert residuals["lagged-oracle"] <= residuals["lagged-oracle-plant"] <= residuals["lagged-oracle-budget"]
+    assert writes["lagged-oracle-budget"] <= 360 < writes["lagged-oracle-plant"]
     with pytest.raises(SystemExit):
         main([*common, "--assume-battery-dead-time-s", "soon"])
