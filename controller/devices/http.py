@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
@@ -78,14 +78,22 @@ def http_request(
 
 @dataclass(frozen=True)
 class LanResponse:
-    """Status, body and headers (names in lower case) of one :class:`LanClient` request; ``truncated``
-    when the body was longer than allowed and only its first ``max_body + 1`` bytes were read (see
-    ``truncate``)."""
+    """Status, body and header lines of one :class:`LanClient` request; ``truncated`` when the body was
+    longer than allowed and only its first ``max_body + 1`` bytes were read (see ``truncate``)."""
 
     status_code: int
     content: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
+    header_lines: Sequence[bytes] = ()
     truncated: bool = False
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The headers, names in lower case (decoded when asked for: the meter's tick never needs them)."""
+        found: dict[str, str] = {}
+        for line in self.header_lines:
+            name, _, value = line.partition(b":")
+            found[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        return found
 
     @property
     def text(self) -> str:
@@ -112,6 +120,7 @@ class LanClient:
         self._connections: dict[tuple[str, int], _Connection] = {}
         self._max_body = max_body
         self._tls = tls
+        self._plain_gets: dict[tuple[str, int, str], bytes] = {}  # the bytes of a bare GET, made once
 
     def get(
         self, host: str, port: int, path: str, *, timeout_s: float, what: str, endpoint: HostResolver | None
@@ -144,7 +153,15 @@ class LanClient:
         kept = self._connections.pop(key, None)
         if kept is None and len(self._connections) >= 4:  # the address changed: drop the old connections
             self.close()
-        request = _request_bytes(method, host, port, path, body, headers, 443 if self._tls else 80)
+        if method == "GET" and body is None and headers is None:
+            request = self._plain_gets.get((host, port, path), b"")
+            if not request:
+                if len(self._plain_gets) >= 64:
+                    self._plain_gets.clear()
+                request = _request_bytes(method, host, port, path, None, None, 443 if self._tls else 80)
+                self._plain_gets[(host, port, path)] = request
+        else:
+            request = _request_bytes(method, host, port, path, body, headers, 443 if self._tls else 80)
         limit = self._max_body if max_body is None else max_body
         again = method == "GET" if idempotent is None else idempotent
         try:
@@ -285,6 +302,17 @@ class _Connection:
         self.replied = True
         return data
 
+    def _head(self) -> bytes:
+        """The status line and headers, up to the empty line (not included)."""
+        while (end := self._buffer.find(b"\r\n\r\n")) < 0:
+            if len(self._buffer) > _MAX_HEADER:
+                raise ValueError("headers too long")
+            self._buffer += self._recv()
+        if end > _MAX_HEADER:
+            raise ValueError("headers too long")
+        head, self._buffer = self._buffer[:end], self._buffer[end + 4 :]
+        return head
+
     def _line(self, limit: int) -> bytes:
         while (end := self._buffer.find(b"\r\n")) < 0:
             if len(self._buffer) > limit:
@@ -321,7 +349,7 @@ class _Connection:
         self.replied = False
         self.sock.settimeout(timeout_s)
         self.sock.sendall(request)
-        status_line = self._line(_MAX_HEADER)
+        status_line, *headers = self._head().split(b"\r\n")
         version, _, rest = status_line.partition(b" ")
         if not version.startswith(b"HTTP/1."):
             raise ValueError(f"not an HTTP reply: {status_line[:40]!r}")
@@ -329,15 +357,9 @@ class _Connection:
         length: int | None = None
         chunked = False
         keep = version == b"HTTP/1.1"
-        header_bytes = 0
-        headers: dict[str, str] = {}
-        while line := self._line(_MAX_HEADER):
-            header_bytes += len(line)
-            if header_bytes > _MAX_HEADER:
-                raise ValueError("headers too long")
+        for line in headers:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
-            headers[name.decode("latin-1")] = value.strip().decode("latin-1")
             if name == b"content-length":
                 length = int(value)
             elif name == b"transfer-encoding":
