@@ -97,15 +97,21 @@ class StoredEvent:
 
 @dataclass(frozen=True, slots=True)
 class RawEvent:
-    """A row as stored, undecoded (what the forwarder ships, unknown kinds included)."""
+    """A row as stored, undecoded (what the forwarder ships, unknown kinds included); ``payload_json`` is
+    the stored JSON text, :attr:`payload` decodes it."""
 
     seq: int
     at: datetime
     kind: str
-    payload: dict[str, Any]
+    payload_json: str
     site_id: str
     schema_version: int
     software_version: str
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        decoded: dict[str, Any] = json.loads(self.payload_json)
+        return decoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,9 +500,7 @@ class EventLog:
     def read_raw_after(self, seq: int, limit: int = 1000) -> list[RawEvent]:
         """Rows with ``seq`` greater than ``seq`` as stored (unknown kinds included), in order."""
         return [
-            RawEvent(
-                int(r[0]), from_millis(r[1]), self._kind_name(r[2]), json.loads(r[3]), r[4], int(r[5]), r[6]
-            )
+            RawEvent(int(r[0]), from_millis(r[1]), self._kind_name(r[2]), r[3], r[4], int(r[5]), r[6])
             for r in self._fetch_after(seq, limit)
         ]
 

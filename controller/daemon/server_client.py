@@ -96,6 +96,35 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def events_body(events: Sequence[RawEvent], identity: LogIdentity | None = None) -> bytes:
+    """The ingest request body: each event as :func:`raw_event_json` shapes it, with its stored payload
+    passed through as it is (compact JSON, decoded only when it may hold a NaN or an infinity)."""
+    strings: dict[str, str] = {}
+
+    def string(text: str) -> str:
+        quoted = strings.get(text)
+        if quoted is None:
+            quoted = strings[text] = json.dumps(text)
+        return quoted
+
+    parts: list[str] = []
+    for event in events:
+        payload = event.payload_json
+        if "NaN" in payload or "Infinity" in payload:  # json.dumps's non-finite floats (older rows)
+            payload = _json_text(json_safe(event.payload))
+        parts.append(
+            f'{{"seq":{int(event.seq)},"at":"{event.at.isoformat()}","kind":{string(event.kind)},'
+            f'"payload":{payload},"schema_version":{int(event.schema_version)},'
+            f'"software_version":{string(event.software_version)}}}'
+        )
+    tail = (
+        ""
+        if identity is None
+        else f',"log_id":{string(identity.log_id)},"log_first_seq":{int(identity.first_seq)}'
+    )
+    return f'{{"events":[{",".join(parts)}]{tail}}}'.encode()
+
+
 def raw_event_json(event: RawEvent) -> dict[str, Any]:
     """The ingest wire shape of one stored event (see :class:`controller.wire.IngestEvent`)."""
     return {
@@ -313,10 +342,7 @@ class ServerClient:
     def post_events(self, events: Sequence[RawEvent], identity: LogIdentity | None = None) -> IngestReply:
         """Store a batch of the log ``identity``; the reply says up to which seq the server holds every
         event, and which events it rejected (and why)."""
-        body: dict[str, Any] = {"events": [raw_event_json(e) for e in events]}
-        if identity is not None:
-            body.update(log_id=identity.log_id, log_first_seq=identity.first_seq)
-        reply = self._send("POST", "events", body=_json_bytes(body), headers=_JSON)
+        reply = self._send("POST", "events", body=events_body(events, identity), headers=_JSON)
         try:
             return IngestReply.model_validate_json(reply.content)
         except ValidationError as err:
@@ -344,8 +370,8 @@ def _direct_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query
 
 
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+def _json_text(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 def heartbeat(state: str, now: datetime, version: str) -> StatusReport:

@@ -210,3 +210,31 @@ def test_a_proxy_named_by_the_environment_is_used(
     client.post_status(status())
     assert peer.requests[0].startswith(b"POST http://zsm.invalid/api/v1/sites/home/status HTTP/1.1\r\n")
     client.close()
+
+
+def test_the_ingest_body_passes_stored_payloads_through_in_the_wire_shape(tmp_path: Path) -> None:
+    from controller.daemon.server_client import events_body, raw_event_json
+    from controller.domain.events import DaemonStopped
+
+    log = EventLog.open_sqlite(tmp_path / "log.db", site_id="home")
+    log.append_many(
+        [MeterReading(at=NOW, grid_w=1.5, phases_w=(1.0, 0.5)), DaemonStopped(at=NOW, reason="ünï")]
+    )
+    with log._db.reading() as connection:  # an older row: json.dumps wrote a NaN and an infinity
+        connection.execute(
+            "INSERT INTO events (at, kind_id, payload, site_id, schema_version, software_version) "
+            "SELECT 1795500000123, kind_id, ?, 'home', 1, '0.9' FROM events WHERE seq = 1",
+            (json.dumps({"grid_w": float("nan"), "import_kwh": float("inf"), "note": "NaN"}),),
+        )
+    rows = log.read_raw_after(0)
+    identity = log.identity()
+    body = json.loads(events_body(rows, identity))
+    assert body == {
+        "events": [raw_event_json(row) for row in rows],
+        "log_id": identity.log_id,
+        "log_first_seq": identity.first_seq,
+    }
+    assert body["events"][2]["payload"] == {"grid_w": None, "import_kwh": None, "note": "NaN"}
+    assert body["events"][1]["payload"]["reason"] == "ünï"
+    assert json.loads(events_body(rows[:1])) == {"events": [raw_event_json(rows[0])]}
+    log.close()
