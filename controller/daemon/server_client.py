@@ -23,15 +23,12 @@ import logging
 import math
 import os
 import ssl
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-import requests
-import urllib3
 from pydantic import ValidationError
 
 from controller.devices.errors import DeviceError
@@ -39,6 +36,9 @@ from controller.devices.http import LanClient
 from controller.domain.schedule import MAX_SCHEDULE_BYTES
 from controller.wire import IngestReply, StatusReport
 from storage.event_log import LogIdentity, RawEvent
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "FetchedSchedule",
@@ -168,6 +168,8 @@ def parse_schedule_document(
 
 def connection_dropped(err: requests.ConnectionError) -> bool:
     """Whether an established connection was closed under the request (not: refused, timed out)."""
+    import urllib3
+
     return any(isinstance(arg, urllib3.exceptions.ProtocolError) for arg in err.args)
 
 
@@ -207,6 +209,10 @@ def tls_context() -> ssl.SSLContext:
 
 def proxy_for(url: str) -> str | None:
     """The proxy the environment names for ``url`` (as ``requests`` would use it), if any."""
+    if not any(name.lower().endswith("_proxy") for name in os.environ):
+        return None  # the usual case, without loading urllib.request (and http.client, email, ...)
+    import urllib.request
+
     parts = urlsplit(url)
     proxies = urllib.request.getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
@@ -250,12 +256,16 @@ class _ViaRequests:
     """Requests through a ``requests`` session (used when a proxy is configured, or a session given)."""
 
     def __init__(self, base_url: str, token: str, timeout_s: float, session: requests.Session | None) -> None:
+        import requests  # only here: the direct transport keeps about 10 MB of it out of the daemon
+
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        import requests
+
         try:
             return self.session.request(method, url, timeout=self.timeout_s, **kwargs)
         except requests.ConnectionError as err:
@@ -267,6 +277,8 @@ class _ViaRequests:
     def send(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str], max_body: int | None
     ) -> _Reply:
+        import requests
+
         try:
             with self._request(
                 method, self.base_url + path, data=body, headers=headers, stream=True

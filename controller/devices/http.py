@@ -8,9 +8,7 @@ import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import requests
+from typing import TYPE_CHECKING, Any, Protocol
 
 from controller.devices.errors import (
     ApiDisabled,
@@ -22,6 +20,9 @@ from controller.devices.errors import (
 )
 from controller.devices.hosts import HostResolver
 
+if TYPE_CHECKING:
+    import requests
+
 __all__ = ["LanClient", "LanResponse", "http_request", "json_body", "lan_session"]
 
 
@@ -32,6 +33,8 @@ class _HasText(Protocol):
 
 def lan_session() -> requests.Session:
     """A session for devices on the LAN: no proxy from the environment (and no per-request env scan)."""
+    import requests  # loaded by the adapters that use it, not by the control tick's own client (10 MB)
+
     session = requests.Session()
     session.trust_env = False
     return session
@@ -51,6 +54,8 @@ def http_request(
     401 → :class:`DeviceUnauthorized`, 403 → :class:`ApiDisabled`, other non-2xx →
     :class:`DeviceResponseError`.
     """
+    import requests
+
     try:
         response = session.request(method, url, timeout=(timeout_s, timeout_s), **kwargs)
         _ = response.content
