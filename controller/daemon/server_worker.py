@@ -56,6 +56,9 @@ class WorkerHealth:
     problem: str | None = None
 
 
+_HEALTHY: Final = WorkerHealth(healthy=True)
+
+
 def _describe(err: BaseException) -> str:
     return f"{err.__class__.__name__}: {err}"[:PROBLEM_CHARS]
 
@@ -134,9 +137,11 @@ class ServerWorker:
     @property
     def health(self) -> WorkerHealth:
         """Unhealthy while an exchange keeps failing for a reason other than the server being away."""
+        if not self._faults:
+            return _HEALTHY
         faults = dict(self._faults)
         if not faults:
-            return WorkerHealth(healthy=True)
+            return _HEALTHY
         name, problem = next(iter(faults.items()))
         return WorkerHealth(healthy=False, problem=f"{name}: {problem}")
 
@@ -169,11 +174,12 @@ class ServerWorker:
     def drain(self) -> list[EventBase]:
         """Events produced since the last call (schedule loaded/rejected, server stale/recovered)."""
         events: list[EventBase] = []
-        while True:
+        while self.outbox.qsize():  # (checked first: an empty queue's exception costs more every tick)
             try:
                 events.append(self.outbox.get_nowait())
             except queue.Empty:
-                return events
+                break
+        return events
 
     def _emit(self, event: EventBase) -> None:
         try:
