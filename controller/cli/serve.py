@@ -93,7 +93,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from controller.cli.common import settings_or_exit
     from storage.server.app import create_app
-    from storage.server.config import ServerConfig
+    from storage.server.config import KEEP_ALIVE_S, ServerConfig
 
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         print("error: --ssl-certfile and --ssl-keyfile go together")
@@ -120,6 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
+        timeout_keep_alive=int(KEEP_ALIVE_S),
         log_level="info",
     )
     return 0

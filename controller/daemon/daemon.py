@@ -189,7 +189,8 @@ class Daemon:
                         self.stop_reason = "crash: repeated tick failures"
                         exit_code = 1
                         break
-                worker.wake()
+                if worker.due():
+                    worker.wake()
                 if self.max_ticks is not None and loop.ticks >= self.max_ticks:
                     self.request_stop("tick limit reached")
                 next_tick += tick_s

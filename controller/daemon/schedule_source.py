@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import requests
 from pydantic import ValidationError
 
 from controller.daemon.server_client import (
@@ -27,6 +26,9 @@ from controller.daemon.server_client import (
 )
 from controller.domain.schedule import MAX_SCHEDULE_BYTES, MAX_SLOTS, Schedule
 from controller.settings import LimitSettings, ScheduleSourceSettings
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "FileScheduleSource",
@@ -105,6 +107,8 @@ class UrlScheduleSource:
         timeout_s: float = 10.0,
         session: requests.Session | None = None,
     ) -> None:
+        import requests  # loaded only for a URL source (about 10 MB)
+
         self.url = url
         self.timeout_s = timeout_s
         self._session = session or requests.Session()
@@ -114,6 +118,8 @@ class UrlScheduleSource:
             self._session.headers["Authorization"] = f"Bearer {bearer_token}"
 
     def fetch(self, etag: str | None) -> FetchedSchedule:
+        import requests
+
         headers = {"If-None-Match": etag} if etag else {}
         try:
             with self._session.get(

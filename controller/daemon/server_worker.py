@@ -35,7 +35,9 @@ LOGGER = logging.getLogger(__name__)
 OUTBOX_SIZE: Final = 64
 BATCHES_PER_ROUND: Final = 20
 FINAL_BATCHES: Final = 200  # on stop: ship up to this many batches, the rest goes at the next start
-IDLE_WAIT_S: Final = 1.0
+IDLE_WAIT_S: Final = 30.0
+"""The longest the worker sleeps on its own: the control loop wakes it when an exchange is due
+(:meth:`ServerWorker.due`), on the daemon's clock (a scaled one in simulations too)."""
 MAX_BACKOFF_S: Final = 30.0  # after a long outage the server's return is noticed within this (plus a round)
 FIRST_BACKOFF_S: Final = 2.0
 PROBLEM_CHARS: Final = 300
@@ -52,6 +54,9 @@ class WorkerHealth:
 
     healthy: bool
     problem: str | None = None
+
+
+_HEALTHY: Final = WorkerHealth(healthy=True)
 
 
 def _describe(err: BaseException) -> str:
@@ -132,9 +137,11 @@ class ServerWorker:
     @property
     def health(self) -> WorkerHealth:
         """Unhealthy while an exchange keeps failing for a reason other than the server being away."""
+        if not self._faults:
+            return _HEALTHY
         faults = dict(self._faults)
         if not faults:
-            return WorkerHealth(healthy=True)
+            return _HEALTHY
         name, problem = next(iter(faults.items()))
         return WorkerHealth(healthy=False, problem=f"{name}: {problem}")
 
@@ -148,14 +155,31 @@ class ServerWorker:
         """Ask for a round now (e.g. after the loop appended events)."""
         self._wake.set()
 
+    def due(self) -> bool:
+        """Whether an exchange is due (the control loop then wakes the worker; waking it every tick would
+        cost two thread switches a second for a round with nothing to do)."""
+        mono = self._clock.monotonic()
+        if mono < self._backoff_until:
+            return False
+        never = float("-inf")
+        due = []
+        if self._source is not None:
+            due.append(("schedule", min(self._next_check, self._next_schedule)))
+        if self._forwarder is not None:
+            due.append(("upload", self._next_forward))
+        if self._client is not None:
+            due.append(("status", self._next_status))
+        return any(at <= mono and self._fault_until.get(name, never) <= mono for name, at in due)
+
     def drain(self) -> list[EventBase]:
         """Events produced since the last call (schedule loaded/rejected, server stale/recovered)."""
         events: list[EventBase] = []
-        while True:
+        while self.outbox.qsize():  # (checked first: an empty queue's exception costs more every tick)
             try:
                 events.append(self.outbox.get_nowait())
             except queue.Empty:
-                return events
+                break
+        return events
 
     def _emit(self, event: EventBase) -> None:
         try:

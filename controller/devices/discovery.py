@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import requests
-
 from controller.clock import Clock
 from controller.devices.errors import ApiDisabled, DeviceError, DeviceUnauthorized
 from controller.devices.http import http_request, json_body
@@ -185,6 +183,8 @@ def confirm(candidate: Candidate, *, clock: Clock, timeout_s: float = 2.0) -> Di
 
 def _confirm_shelly(candidate: Candidate, timeout_s: float) -> DiscoveredDevice | None:
     """``GET /shelly``: Gen2+ answer ``app`` and ``gen``, Gen1 answer ``type``; the MAC is the serial."""
+    import requests  # discovery runs rarely: requests stays out of a daemon that does not need it
+
     session = requests.Session()
     try:
         response = http_request(
@@ -215,6 +215,8 @@ def _confirm_shelly(candidate: Candidate, timeout_s: float) -> DiscoveredDevice 
 
 def _confirm_v2(candidate: Candidate, timeout_s: float) -> DiscoveredDevice | None:
     """A v2 meter answers ``GET /api`` without a token with 401 (the certificate is checked after pairing)."""
+    import requests
+
     session = requests.Session()
     session.verify = False  # a probe without credentials; pairing and polling verify the HomeWizard CA
     try:

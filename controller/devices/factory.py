@@ -19,8 +19,6 @@ from controller.devices.discovery import Kind, find_address
 from controller.devices.hosts import AddressBook, AutoHost, HostResolver, StaticHost
 from controller.devices.meters.base import MeterAdapter
 from controller.devices.meters.homewizard_v1 import HomeWizardV1Meter
-from controller.devices.meters.json_http import JsonHttpMeter
-from controller.devices.meters.shelly import ShellyMeter
 from controller.devices.zendure_client import ZendureClient
 from controller.devices.zendure_commands import StandbyStyle
 from controller.settings import Settings
@@ -162,7 +160,8 @@ def build_meter(
     """The meter adapter for ``settings.meter`` (``ValueError`` for an incomplete configuration)."""
     cfg = settings.meter
     kind = cfg.kind
-    # protocol modules are imported for the configured meter only (dsmr_parser alone costs ~13 MB)
+    # protocol modules are imported for the configured meter only (dsmr_parser alone costs ~13 MB, the
+    # adapters on ``requests`` load its ~10 MB)
     if kind == "dsmr_serial":
         from controller.devices.meters.dsmr import DsmrMeter, SerialSource
 
@@ -176,6 +175,8 @@ def build_meter(
             authentication_key=_secret(cfg.dsmr_auth_key),
         )
     if kind == "json_http":
+        from controller.devices.meters.json_http import JsonHttpMeter
+
         if not cfg.url or not cfg.json_path:
             raise ValueError("meter.kind = 'json_http' needs meter.url and meter.json_path")
         return JsonHttpMeter(
@@ -236,6 +237,8 @@ def build_meter(
         from controller.devices.meters.zendure_3ct import SmartMeter3CT
 
         return SmartMeter3CT(resolver, clock=clock, timeout_s=cfg.timeout_s)
+    from controller.devices.meters.shelly import ShellyMeter
+
     return ShellyMeter(
         resolver,
         clock=clock,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import requests
+from typing import TYPE_CHECKING, Any, Protocol
 
 from controller.devices.errors import (
     ApiDisabled,
@@ -20,6 +20,9 @@ from controller.devices.errors import (
 )
 from controller.devices.hosts import HostResolver
 
+if TYPE_CHECKING:
+    import requests
+
 __all__ = ["LanClient", "LanResponse", "http_request", "json_body", "lan_session"]
 
 
@@ -30,6 +33,8 @@ class _HasText(Protocol):
 
 def lan_session() -> requests.Session:
     """A session for devices on the LAN: no proxy from the environment (and no per-request env scan)."""
+    import requests  # loaded by the adapters that use it, not by the control tick's own client (10 MB)
+
     session = requests.Session()
     session.trust_env = False
     return session
@@ -49,6 +54,8 @@ def http_request(
     401 → :class:`DeviceUnauthorized`, 403 → :class:`ApiDisabled`, other non-2xx →
     :class:`DeviceResponseError`.
     """
+    import requests
+
     try:
         response = session.request(method, url, timeout=(timeout_s, timeout_s), **kwargs)
         _ = response.content
@@ -76,10 +83,22 @@ def http_request(
 
 @dataclass(frozen=True)
 class LanResponse:
-    """Status and body of one :class:`LanClient` request."""
+    """Status, body and header lines of one :class:`LanClient` request; ``truncated`` when the body was
+    longer than allowed and only its first ``max_body + 1`` bytes were read (see ``truncate``)."""
 
     status_code: int
     content: bytes
+    header_lines: Sequence[bytes] = ()
+    truncated: bool = False
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The headers, names in lower case (decoded when asked for: the meter's tick never needs them)."""
+        found: dict[str, str] = {}
+        for line in self.header_lines:
+            name, _, value = line.partition(b":")
+            found[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        return found
 
     @property
     def text(self) -> str:
@@ -87,7 +106,8 @@ class LanResponse:
 
 
 class LanClient:
-    """Plain-HTTP/1.1 requests to LAN devices, one kept-alive connection per device.
+    """HTTP/1.1 requests to LAN devices (and, with ``tls``, to the zsm server), one kept-alive connection
+    per peer.
 
     The control tick's meter read and the battery's reads and writes go through here. A small client on a
     plain socket: ``requests`` adds about 1 ms of CPU per request and ``urllib3`` with ``http.client``
@@ -96,11 +116,16 @@ class LanClient:
     ``Connection: close``) and checked for a close by the device before each reuse; a GET that meets a
     connection the device closed just as it went out is sent once more on a new one, a write never. Bodies
     come with ``Content-Length``, chunked, or up to the close. Errors map like :func:`http_request`.
+
+    With ``tls`` (an :class:`ssl.SSLContext`) every connection is wrapped in TLS and the peer's certificate
+    is checked as that context says (against the host name given to :meth:`request`).
     """
 
-    def __init__(self, max_body: int = 1 << 20) -> None:
+    def __init__(self, max_body: int = 1 << 20, *, tls: ssl.SSLContext | None = None) -> None:
         self._connections: dict[tuple[str, int], _Connection] = {}
         self._max_body = max_body
+        self._tls = tls
+        self._plain_gets: dict[tuple[str, int, str], bytes] = {}  # the bytes of a bare GET, made once
 
     def get(
         self, host: str, port: int, path: str, *, timeout_s: float, what: str, endpoint: HostResolver | None
@@ -121,26 +146,44 @@ class LanClient:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
         check: bool = True,
+        idempotent: bool | None = None,
+        max_body: int | None = None,
+        truncate: bool = False,
     ) -> LanResponse:
-        """One exchange; the reply body is bounded by ``max_body``; ``check=False`` returns any status."""
+        """One exchange; the reply body is bounded by ``max_body`` (the client's unless given): longer is
+        :class:`InvalidPayload`, or with ``truncate`` a reply with ``truncated`` set. ``check=False``
+        returns any status. ``idempotent`` (default: only a GET is) lets a request that met a kept
+        connection the peer had just closed go once more on a new connection."""
         key = (host, port)
         kept = self._connections.pop(key, None)
         if kept is None and len(self._connections) >= 4:  # the address changed: drop the old connections
             self.close()
-        request = _request_bytes(method, host, port, path, body, headers)
+        if method == "GET" and body is None and headers is None:
+            request = self._plain_gets.get((host, port, path), b"")
+            if not request:
+                if len(self._plain_gets) >= 64:
+                    self._plain_gets.clear()
+                request = _request_bytes(method, host, port, path, None, None, 443 if self._tls else 80)
+                self._plain_gets[(host, port, path)] = request
+        else:
+            request = _request_bytes(method, host, port, path, body, headers, 443 if self._tls else 80)
+        limit = self._max_body if max_body is None else max_body
+        again = method == "GET" if idempotent is None else idempotent
         try:
-            response, connection = self._exchange(kept, key, method, request, timeout_s)
+            response, connection = self._exchange(kept, key, again, request, timeout_s, limit, truncate)
         except _Connect as err:
             _failed(endpoint)
             cause = err.__cause__
             if isinstance(cause, TimeoutError):
                 raise DeviceUnreachable(f"{what}: connect timeout") from cause
+            if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+                raise DeviceUnreachable(f"{what}: TLS: {cause}") from cause
             raise DeviceUnreachable(f"{what}: {cause.__class__.__name__}") from cause
         except TimeoutError as err:
             _failed(endpoint)
             raise DeviceTimeout(f"{what}: no answer within {timeout_s} s") from err
         except _BodyTooLarge as err:
-            raise InvalidPayload(f"{what}: body larger than {self._max_body} bytes") from err
+            raise InvalidPayload(f"{what}: body larger than {limit} bytes") from err
         except (OSError, ValueError) as err:  # reset, refused, closed early, malformed reply
             _failed(endpoint)
             raise DeviceUnreachable(f"{what}: {err.__class__.__name__}") from err
@@ -153,20 +196,29 @@ class LanClient:
         return response
 
     def _exchange(
-        self, kept: _Connection | None, key: tuple[str, int], method: str, request: bytes, timeout_s: float
+        self,
+        kept: _Connection | None,
+        key: tuple[str, int],
+        again: bool,
+        request: bytes,
+        timeout_s: float,
+        max_body: int,
+        truncate: bool,
     ) -> tuple[LanResponse, _Connection | None]:
         """The reply, and the connection when it stays open. A failed connection is closed."""
         if kept is not None and kept.reusable():
             try:
-                return kept.exchange(request, timeout_s, self._max_body)
-            except ConnectionError:
-                # the device closed the idle connection as the request went out: a GET goes once more, on
-                # a new connection; a write that may have arrived is never repeated here
-                if method != "GET" or kept.replied:
+                return kept.exchange(request, timeout_s, max_body, truncate)
+            except (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
+                # the peer closed the idle connection as the request went out: a GET (or a request the
+                # caller says is idempotent) goes once more, on a new connection; a write that may have
+                # arrived is never repeated here
+                if not again or kept.replied:
                     raise
         elif kept is not None:
             kept.close()
-        return _Connection.open(*key, timeout_s).exchange(request, timeout_s, self._max_body)
+        connection = _Connection.open(*key, timeout_s, self._tls)
+        return connection.exchange(request, timeout_s, max_body, truncate)
 
     def close(self) -> None:
         for connection in self._connections.values():
@@ -179,13 +231,25 @@ class _Connect(Exception):
 
 
 class _BodyTooLarge(Exception):
-    """The reply body is larger than allowed."""
+    """The reply body is larger than allowed; ``partial`` holds its first bytes (past the limit)."""
+
+    def __init__(self, partial: bytes = b"") -> None:
+        super().__init__()
+        self.partial = partial
 
 
 def _request_bytes(
-    method: str, host: str, port: int, path: str, body: bytes | None, headers: dict[str, str] | None
+    method: str,
+    host: str,
+    port: int,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str] | None,
+    default_port: int = 80,
 ) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: */*", "Accept-Encoding: identity"]
+    name = f"[{host}]" if ":" in host else host
+    authority = name if port == default_port else f"{name}:{port}"
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {authority}", "Accept: */*", "Accept-Encoding: identity"]
     lines.extend(f"{name}: {value}" for name, value in (headers or {}).items())
     if body is not None or method in ("POST", "PUT"):
         lines.append(f"Content-Length: {len(body or b'')}")
@@ -202,12 +266,18 @@ class _Connection:
         """Whether any byte of the current exchange's reply has arrived."""
 
     @classmethod
-    def open(cls, host: str, port: int, timeout_s: float) -> _Connection:
+    def open(cls, host: str, port: int, timeout_s: float, tls: ssl.SSLContext | None = None) -> _Connection:
         try:
             sock = socket.create_connection((host, port), timeout=timeout_s)
         except OSError as err:
             raise _Connect from err
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is not None:
+            try:
+                sock = tls.wrap_socket(sock, server_hostname=host)  # the handshake checks the certificate
+            except (OSError, ValueError) as err:
+                sock.close()
+                raise _Connect from err
         return cls(sock)
 
     def close(self) -> None:
@@ -220,8 +290,11 @@ class _Connection:
             return False
         try:
             self.sock.settimeout(0.0)  # non-blocking: Python would otherwise wait for data first
-            self.sock.recv(1, socket.MSG_PEEK)
-        except BlockingIOError:
+            if isinstance(self.sock, ssl.SSLSocket):  # no peeking through TLS; session tickets are no data
+                self.sock.recv(1)
+            else:
+                self.sock.recv(1, socket.MSG_PEEK)
+        except (BlockingIOError, ssl.SSLWantReadError):
             return True  # nothing to read: still open
         except OSError:
             return False
@@ -233,6 +306,17 @@ class _Connection:
             raise ConnectionResetError("the device closed the connection")
         self.replied = True
         return data
+
+    def _head(self) -> bytes:
+        """The status line and headers, up to the empty line (not included)."""
+        while (end := self._buffer.find(b"\r\n\r\n")) < 0:
+            if len(self._buffer) > _MAX_HEADER:
+                raise ValueError("headers too long")
+            self._buffer += self._recv()
+        if end > _MAX_HEADER:
+            raise ValueError("headers too long")
+        head, self._buffer = self._buffer[:end], self._buffer[end + 4 :]
+        return head
 
     def _line(self, limit: int) -> bytes:
         while (end := self._buffer.find(b"\r\n")) < 0:
@@ -249,12 +333,12 @@ class _Connection:
         return data
 
     def exchange(
-        self, request: bytes, timeout_s: float, max_body: int
+        self, request: bytes, timeout_s: float, max_body: int, truncate: bool = False
     ) -> tuple[LanResponse, _Connection | None]:
         """Send ``request`` and read the reply; returns it and this connection if it stays open (closed
         when the reply says so, and on any failure)."""
         try:
-            response, keep = self._exchange(request, timeout_s, max_body)
+            response, keep = self._exchange(request, timeout_s, max_body, truncate)
         except BaseException:
             self.close()
             raise
@@ -263,12 +347,14 @@ class _Connection:
         self.close()
         return response, None
 
-    def _exchange(self, request: bytes, timeout_s: float, max_body: int) -> tuple[LanResponse, bool]:
+    def _exchange(
+        self, request: bytes, timeout_s: float, max_body: int, truncate: bool
+    ) -> tuple[LanResponse, bool]:
         """Send ``request`` and read the reply; returns it and whether the connection can be kept."""
         self.replied = False
         self.sock.settimeout(timeout_s)
         self.sock.sendall(request)
-        status_line = self._line(_MAX_HEADER)
+        status_line, *headers = self._head().split(b"\r\n")
         version, _, rest = status_line.partition(b" ")
         if not version.startswith(b"HTTP/1."):
             raise ValueError(f"not an HTTP reply: {status_line[:40]!r}")
@@ -276,11 +362,7 @@ class _Connection:
         length: int | None = None
         chunked = False
         keep = version == b"HTTP/1.1"
-        header_bytes = 0
-        while line := self._line(_MAX_HEADER):
-            header_bytes += len(line)
-            if header_bytes > _MAX_HEADER:
-                raise ValueError("headers too long")
+        for line in headers:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
@@ -290,18 +372,23 @@ class _Connection:
             elif name == b"connection":
                 token = value.strip().lower()
                 keep = token == b"keep-alive" or (keep and token != b"close")
-        if status in (204, 304) or 100 <= status < 200:
-            body = b""
-        elif chunked:
-            body = self._chunked(max_body)
-        elif length is not None:
-            if length > max_body:
-                raise _BodyTooLarge
-            body = self._exactly(length)
-        else:  # no length: the body ends with the connection
-            body = self._until_close(max_body)
-            keep = False
-        return LanResponse(status, body), keep
+        try:
+            if status in (204, 304) or 100 <= status < 200:
+                body = b""
+            elif chunked:
+                body = self._chunked(max_body)
+            elif length is not None:
+                if length > max_body:
+                    raise _BodyTooLarge(self._exactly(max_body + 1) if truncate else b"")
+                body = self._exactly(length)
+            else:  # no length: the body ends with the connection
+                body = self._until_close(max_body)
+                keep = False
+        except _BodyTooLarge as err:
+            if not truncate:
+                raise
+            return LanResponse(status, err.partial[: max_body + 1], headers, truncated=True), False
+        return LanResponse(status, body, headers), keep
 
     def _chunked(self, max_body: int) -> bytes:
         parts: list[bytes] = []
@@ -309,7 +396,8 @@ class _Connection:
         while size := int(self._line(_MAX_HEADER).split(b";", 1)[0].strip(), 16):
             total += size
             if total > max_body:
-                raise _BodyTooLarge
+                parts.append(self._exactly(min(size, max_body + 1)))
+                raise _BodyTooLarge(b"".join(parts))
             parts.append(self._exactly(size))
             self._exactly(2)  # the CRLF after each chunk
         while self._line(_MAX_HEADER):  # trailers, up to the empty line
@@ -322,9 +410,9 @@ class _Connection:
         self._buffer = b""
         while data := self.sock.recv(_RECV):
             total += len(data)
-            if total > max_body:
-                raise _BodyTooLarge
             parts.append(data)
+            if total > max_body:
+                raise _BodyTooLarge(b"".join(parts))
         return b"".join(parts)
 
 

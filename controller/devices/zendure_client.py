@@ -191,12 +191,17 @@ class ZendureClient:
         response = self._with_retries("GET", "/properties/report")
         self._check_status(response, "report")
         try:
-            raw = json.loads(response.text)
-        except ValueError as err:
-            raise InvalidPayload(f"zendure report is not JSON: {response.text[:120]!r}") from err
-        if isinstance(raw, dict) and raw.get("success") is False and "properties" not in raw:
-            raise ApiDisabled(f"zendure report: {raw.get('msg', 'error reply')}", code=raw.get("code"))
-        report = parse_report(response.text)
+            report = parse_report(response.content)  # a report has properties: no error reply parses
+        except InvalidPayload:
+            try:
+                raw = json.loads(response.text)
+            except ValueError as err:
+                raise InvalidPayload(f"zendure report is not JSON: {response.text[:120]!r}") from err
+            if isinstance(raw, dict) and raw.get("success") is False and "properties" not in raw:
+                raise ApiDisabled(
+                    f"zendure report: {raw.get('msg', 'error reply')}", code=raw.get("code")
+                ) from None
+            raise
         if self.sn is None:
             self.sn = report.sn
         elif report.sn != self.sn:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.domain.schedule import MAX_SCHEDULE_BYTES
 from controller.settings import Settings
 
-__all__ = ["ServerConfig"]
+__all__ = ["KEEP_ALIVE_S", "ServerConfig"]
+
+KEEP_ALIVE_S: Final = 75.0
+"""How long the server keeps an idle HTTP/1.1 connection open (uvicorn's ``timeout_keep_alive``, 5 s by
+default): longer than a daemon's pause between uploads (5 s) and schedule checks (30 s), so each daemon keeps
+one connection instead of a new TCP (and TLS) handshake for every exchange; 75 s as nginx's default."""
 
 
 class ServerConfig(BaseModel):

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from controller.clock import Clock, SystemClock
+from storage.server.config import KEEP_ALIVE_S
 
 __all__ = ["free_port", "run_server"]
 
@@ -39,7 +40,10 @@ def run_server(
         raise ValueError("the test server only listens on loopback")
     clock = clock or SystemClock()
     port = port or free_port(host)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
+        timeout_keep_alive=int(KEEP_ALIVE_S),
+    )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"zsm-server-{port}", daemon=True)
     thread.start()

@@ -48,3 +48,23 @@ def test_the_daemons_log_never_loads_sqlalchemy_and_migrates_in_a_child(tmp_path
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "[]"
     assert sqlite_revision(path) == head_revision()
+
+
+def test_a_ticks_append_is_one_statement_with_consecutive_seqs(tmp_path: Path) -> None:
+    log = EventLog.open_sqlite(tmp_path / "daemon.db", site_id="home")
+    statements: list[str] = []
+    seqs: list[int] = []
+    for second in range(3):  # the first registers the kinds (a transaction), then one INSERT per tick
+        now = T0 + timedelta(seconds=second)
+        if second == 1:
+            assert log._writer is not None
+            log._writer.set_trace_callback(statements.append)
+        seqs += log.append_many([Ticked(at=now), MeterReading(at=now, grid_w=100.0 + second)])
+    assert log._writer is not None
+    log._writer.set_trace_callback(None)
+    assert [sql.split(" (")[0] for sql in statements] == ["INSERT INTO events"] * 2, "no BEGIN, no COMMIT"
+    many = [MeterReading(at=T0, grid_w=float(n)) for n in range(100)]  # a backlog: the batched path
+    seqs += log.append_many(many)
+    assert seqs == list(range(seqs[0], seqs[0] + 106))
+    assert [s.seq for s in log.read_after(0, limit=200)] == seqs
+    log.close()

@@ -280,3 +280,29 @@ def test_a_loaded_schedule_is_not_validated_again_on_the_control_thread(
     inputs = Inputs(LimitSettings().domain())
     assert inputs.apply(loaded)
     assert inputs.schedule is not None and inputs.schedule.recurring[0].id == "evening"
+
+
+def test_the_worker_is_due_only_when_an_exchange_is(tmp_path: Path) -> None:
+    """The control loop wakes the worker only then (not every tick); its clock is the daemon's."""
+    path = tmp_path / "schedule.json"
+    path.write_text(json.dumps(GOOD))
+    clock = ManualClock(NOW)
+    w = worker(clock, source=FileScheduleSource(path), check_interval_s=30)
+    assert w.due(), "the first round is due at once"
+    w.run_round()
+    assert not w.due()
+    clock.advance(29.9)
+    assert not w.due()
+    clock.advance(0.1)
+    assert w.due(), "the schedule check is due after its interval"
+    w.run_round()
+    assert not w.due()
+
+    port = free_port()  # nothing listens: the status post fails and the worker backs off
+    down = worker(clock, client=ServerClient(f"http://127.0.0.1:{port}", "home", "t", timeout_s=2))
+    assert down.due()
+    down.run_round()
+    assert [type(e) for e in down.drain()] == [SourceStale]
+    assert not down.due(), "not due while backing off"
+    clock.advance(4)
+    assert down.due(), "the retry after the back-off is due"

@@ -23,7 +23,12 @@ from controller.devices.discovery import DiscoveredDevice, candidate_from_info, 
 from controller.devices.errors import InvalidPayload
 from controller.devices.factory import build_meter
 from controller.devices.meters.dsmr import DsmrMeter, TcpSource, specification_for, telegram_to_reading
-from controller.devices.meters.homewizard_v1 import HomeWizardV1Meter, telegram_values
+from controller.devices.meters.homewizard_v1 import (
+    HomeWizardV1Meter,
+    telegram_reading,
+    telegram_time,
+    telegram_values,
+)
 from controller.devices.meters.homewizard_v2 import HOMEWIZARD_CA, HomeWizardV2Meter
 from controller.devices.meters.shelly import ShellyMeter, gen1_reading
 from controller.devices.meters.zendure_3ct import SmartMeter3CT, SmartMeter3CTReport
@@ -425,6 +430,35 @@ def test_homewizard_v1_telegram_lines_read_like_dsmr_parser() -> None:
     assert garbled_values is not None
     reading = telegram_to_reading(garbled_values, START)  # no 1.7.0: the per-phase lines still give power
     assert reading.grid_w == pytest.approx(244.0)
+
+
+def test_the_tick_s_telegram_reading_equals_the_dsmr_parser_route() -> None:
+    from dsmr_parser.value_types import timestamp
+
+    v5 = fixture_text("dsmr", "v5.txt")
+    variants = [
+        fixture_text("dsmr", name) for name in ("v5.txt", "v4_2.txt", "fluvius_v171.txt", "v2_2.txt")
+    ] + [
+        v5.replace("1-0:1.7.0(00.244*kW)", "1-0:1.7.0(00.2#4*kW)"),  # garbled: power from the phases
+        v5.replace("1-0:1.7.0(00.244*kW)", "1-0:1.7.0(244*W)").replace("(000.000*kW)", "(0*W)"),
+        v5.replace("*kWh)", "*Wh)"),
+        v5.replace("1-0:1.8.1(", "1-0:1.8.0(").replace("1-0:2.8.2(", "1-0:2.8.0("),  # totals win
+        "\r\n".join(line for line in v5.split("\r\n") if ":2" not in line and ":4" not in line),
+    ]
+    assert len(set(variants)) == len(variants)
+    for text in variants:
+        values = telegram_values(text)
+        expected = telegram_to_reading(values, START) if values is not None else None
+        assert telegram_reading(text, START) == expected
+    unit = v5.replace("1-0:1.7.0(00.244*kW)", "1-0:1.7.0(00.244*kWh)")
+    with pytest.raises(InvalidPayload, match="CURRENT_ELECTRICITY_USAGE: unexpected unit 'kWh'"):
+        telegram_to_reading(telegram_values(unit), START)
+    with pytest.raises(InvalidPayload, match="CURRENT_ELECTRICITY_USAGE: unexpected unit 'kWh'"):
+        telegram_reading(unit, START)
+    stamps = ["170102192002W", "170102192002S", "170102192002", "991231235959W", "000101000000S"]
+    stamps += ["251026023000S", "251026023000W", "250330023000S", "171302192002W", "170230120000W"]
+    for stamp in stamps:  # both sides of the clock going back, a missing hour, invalid dates
+        assert telegram_time(f"0-0:1.0.0({stamp})") == timestamp(stamp), stamp
 
 
 def test_homewizard_v1_tick_is_one_request_and_keeps_new_data_detection(

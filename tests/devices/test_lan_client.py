@@ -11,54 +11,7 @@ import pytest
 
 from controller.devices.errors import DeviceTimeout, DeviceUnreachable, InvalidPayload
 from controller.devices.http import LanClient
-
-Script = Callable[[socket.socket, bytes], bool]
-"""``script(connection, request) -> keep reading requests on this connection``."""
-
-
-class Peer:
-    """A TCP server on 127.0.0.1 that answers each request with ``script``; counts connections."""
-
-    def __init__(self, script: Script) -> None:
-        self.script = script
-        self.connections = 0
-        self.requests: list[bytes] = []
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self._sock.getsockname()[1])
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with conn:
-                buffer = b""
-                while True:
-                    while b"\r\n\r\n" not in buffer:
-                        data = conn.recv(65536)
-                        if not data:
-                            break
-                        buffer += data
-                    if b"\r\n\r\n" not in buffer:
-                        break
-                    head, _, buffer = buffer.partition(b"\r\n\r\n")
-                    length = 0
-                    for line in head.split(b"\r\n"):
-                        if line.lower().startswith(b"content-length:"):
-                            length = int(line.split(b":")[1])
-                    while len(buffer) < length:
-                        buffer += conn.recv(65536)
-                    request, buffer = head + b"\r\n\r\n" + buffer[:length], buffer[length:]
-                    self.requests.append(request)
-                    if not self.script(conn, request):
-                        break
-
-    def close(self) -> None:
-        self._sock.close()
+from tests.http_peer import Peer, Script, reply
 
 
 @pytest.fixture
@@ -72,11 +25,6 @@ def serve() -> Iterator[Callable[[Script], Peer]]:
     yield start
     for peer in peers:
         peer.close()
-
-
-def reply(body: bytes, *headers: str, status: str = "200 OK") -> bytes:
-    head = "".join(f"{h}\r\n" for h in headers)
-    return f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body
 
 
 def get(client: LanClient, peer: Peer, path: str = "/x") -> bytes:
