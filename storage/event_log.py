@@ -330,22 +330,11 @@ class EventLog:
         if sql is None:
             sql = _INSERT_ROWS[len(values)] = _INSERT + ", (?, ?, ?, ?, ?, ?)" * (len(values) - 1)
         with self._writer_lock:
-            if self._writer is None:
-                self._writer = db.connect()
-                self._synchronous = "FULL"
-            writer = self._writer
-            mode = "FULL" if sync or not db.wal else "NORMAL"
-            if mode != self._synchronous:
-                writer.execute(f"PRAGMA synchronous = {mode}")
-                self._synchronous = mode
+            writer = self._sqlite_writer(db, sync=sync)
             cursor = writer.execute(sql, [field for row in values for field in row])
             last = cursor.lastrowid
             cursor.close()
-            if mode == "FULL":
-                self._synced_at = self._monotonic()
-                self._unsynced = False
-            else:
-                self._unsynced = True
+            self._committed()
         if last is None:  # pragma: no cover - an INSERT always sets it
             raise sqlite3.DatabaseError("no rowid after the insert")
         return int(last)
@@ -364,14 +353,7 @@ class EventLog:
                     cursor.close()
             return
         with self._writer_lock:
-            if self._writer is None:
-                self._writer = db.connect()
-                self._synchronous = "FULL"
-            writer = self._writer
-            mode = "FULL" if sync or not db.wal else "NORMAL"
-            if mode != self._synchronous:
-                writer.execute(f"PRAGMA synchronous = {mode}")
-                self._synchronous = mode
+            writer = self._sqlite_writer(db, sync=sync)
             writer.execute("BEGIN IMMEDIATE")
             cursor = writer.cursor()
             try:
@@ -383,11 +365,28 @@ class EventLog:
                 raise
             finally:
                 cursor.close()
-            if mode == "FULL":
-                self._synced_at = self._monotonic()
-                self._unsynced = False
-            else:
-                self._unsynced = True
+            self._committed()
+
+    def _sqlite_writer(self, db: _SqliteFile, *, sync: bool) -> sqlite3.Connection:
+        """The kept writer connection (opened on first use), its ``synchronous`` mode set for the next
+        commit: ``FULL`` when ``sync`` (or without WAL), else ``NORMAL``. Call under the writer lock."""
+        if self._writer is None:
+            self._writer = db.connect()
+            self._synchronous = "FULL"
+        mode = "FULL" if sync or not db.wal else "NORMAL"
+        if mode != self._synchronous:
+            self._writer.execute(f"PRAGMA synchronous = {mode}")
+            self._synchronous = mode
+        return self._writer
+
+    def _committed(self) -> None:
+        """Note a commit made in the current ``synchronous`` mode: durable at once (``FULL``) or waiting in
+        the WAL for :meth:`sync`. Call under the writer lock."""
+        if self._synchronous == "FULL":
+            self._synced_at = self._monotonic()
+            self._unsynced = False
+        else:
+            self._unsynced = True
 
     @property
     def unsynced(self) -> bool:
